@@ -1,0 +1,5 @@
+"""lstm: the LSTM cells of three texts, built from tinygraph's primitive ops, drawn in
+the texts' styles, stepped through, and checked against a paper's closed-form deltas.
+
+Only tinygraph's public API is used here (imports go lstm -> tinygraph, never back).
+"""

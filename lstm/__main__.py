@@ -1,0 +1,38 @@
+"""``python -m lstm COMMAND``: render diagrams, check gradients, train, benchmark.
+
+Run ``python -m lstm --help`` for the list, ``python -m lstm COMMAND --help`` for one.
+"""
+import argparse
+import importlib
+import sys
+
+from lstm.commands import COMMANDS
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="python -m lstm",
+        description="LSTM cells built from tinygraph: draw them, check their gradients, train them.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"lstm.commands.{name}")
+        except ModuleNotFoundError as err:
+            if err.name != f"lstm.commands.{name}":
+                raise
+            continue
+        command = sub.add_parser(name, help=module.HELP, description=module.__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+        module.add_arguments(command)
+        command.set_defaults(run=module.run)
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,27 @@
+"""tinygraph: a small reverse-mode autodiff engine on numpy, made to be read and drawn.
+
+>>> import tinygraph as tg
+>>> w = tg.parameter([0.5, -1.0], name="w")
+>>> x = tg.tensor([2.0, 3.0], name="x")
+>>> loss = tg.sigmoid(w @ x)
+>>> tg.backward(loss)
+>>> w.grad            # σ'(w·x) x
+array([0.20998717, 0.31498076])
+"""
+from .backprop import BackwardStep, backward, backward_steps, grad, topological_order, zero_grad
+from .check import GradReport, check_directions, gradcheck, numerical_gradient
+from .errors import AnomalyError, DtypeError, GraphError, ShapeError, TinygraphError
+from .modes import anomaly_mode, no_grad
+from .node import Node, detach, parameter, tensor
+from .ops import (Op, add, apply, concat, cross_entropy, div, exp, getitem, log, matmul, mean, mul, neg,
+                  power, relu, reshape, sigmoid, stack, sub, sum, tanh, transpose, unbroadcast)
+from .scope import scope, scope_path
+
+__all__ = [
+    "AnomalyError", "BackwardStep", "DtypeError", "GradReport", "GraphError", "Node", "Op", "ShapeError",
+    "TinygraphError", "add", "anomaly_mode", "apply", "backward", "backward_steps", "check_directions",
+    "concat", "cross_entropy", "detach", "div", "exp", "getitem", "grad", "gradcheck", "log", "matmul",
+    "mean", "mul", "neg", "no_grad", "numerical_gradient", "parameter", "power", "relu", "reshape",
+    "scope", "scope_path", "sigmoid", "stack", "sub", "sum", "tanh", "tensor", "topological_order",
+    "transpose", "unbroadcast", "zero_grad",
+]

@@ -1,0 +1,43 @@
+"""Global switches: gradient recording (``no_grad``) and anomaly detection.
+
+They live in one small object so ``ops.apply`` reads them with one attribute lookup.
+"""
+from contextlib import contextmanager
+
+
+class _Modes:
+    __slots__ = ("grad_enabled", "anomaly")
+
+    def __init__(self):
+        self.grad_enabled = True
+        self.anomaly = False
+
+
+modes = _Modes()
+
+
+@contextmanager
+def no_grad():
+    """Build nodes without recording the graph: results have no op and need no grad.
+
+    >>> with no_grad():
+    ...     y = x * 2          # y.op is None, y.inputs == ()
+    """
+    previous = modes.grad_enabled
+    modes.grad_enabled = False
+    try:
+        yield
+    finally:
+        modes.grad_enabled = previous
+
+
+@contextmanager
+def anomaly_mode(enabled=True):
+    """Raise ``AnomalyError`` at the first op whose output (forward) or gradient
+    (backward) holds a NaN or Inf, naming the op and its input nodes."""
+    previous = modes.anomaly
+    modes.anomaly = enabled
+    try:
+        yield
+    finally:
+        modes.anomaly = previous

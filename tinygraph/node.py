@@ -1,0 +1,167 @@
+"""Node: one value in a computational graph.
+
+A Node wraps a read-only float ndarray (float64 unless float32 is asked for) and
+remembers how it was made: the ``op`` and its ``inputs``. Leaves have no op.
+
+>>> import tinygraph as tg
+>>> W = tg.parameter([[1.0, 2.0]], name="W")     # a leaf that wants a gradient
+>>> x = tg.tensor([[3.0], [4.0]], name="x")      # a leaf that does not
+>>> y = (W @ x).sum()
+>>> tg.backward(y)
+>>> W.grad
+array([[3., 4.]])
+
+Values are frozen: ``W.value[0, 0] = 5`` raises, so an array cannot change after a
+gradient was computed from it. Use ``node.assign(new_array)`` to give a parameter a
+new value (optimizers do).
+"""
+import numpy as np
+
+from .errors import DtypeError
+from .scope import scopes
+
+FLOAT_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
+
+
+def as_float_array(data, dtype=None, what="value"):
+    """Convert ``data`` to a float ndarray by tinygraph's dtype rule.
+
+    - float64 and float32 arrays are kept as they are (no copy);
+    - Python numbers, bool/int arrays and other real floats become float64
+      (integers are exact data; this is the same cast numpy does for float arithmetic);
+    - complex, object, string and other arrays are refused with ``DtypeError``;
+    - ``dtype`` ("float64" or "float32") forces one of the two float types.
+    """
+    arr = np.asarray(data) if not isinstance(data, np.ndarray) else data
+    kind = arr.dtype.kind
+    if kind not in "biuf":
+        raise DtypeError(
+            f"{what}: tinygraph works on real floating point arrays; got dtype {arr.dtype} "
+            f"(shape {arr.shape}). Complex, object and string arrays are refused; "
+            f"convert explicitly, e.g. np.asarray(a, dtype=float)."
+        )
+    if dtype is not None:
+        target = np.dtype(dtype)
+        if target not in FLOAT_DTYPES:
+            raise DtypeError(f"{what}: dtype must be float64 or float32, got {target}")
+    elif arr.dtype in FLOAT_DTYPES:
+        return arr
+    else:
+        target = np.dtype(np.float64)
+    return arr.astype(target)
+
+
+def freeze(arr):
+    """Make an ndarray read-only and return it (a numpy scalar becomes a 0-d array)."""
+    if type(arr) is not np.ndarray:
+        arr = np.asarray(arr)
+    arr.flags.writeable = False
+    return arr
+
+
+class Node:
+    """A value in the graph: ``value``, ``grad``, ``op``, ``inputs``, ``name``, ``scope``.
+
+    ``requires_grad`` is True for parameters and for every node computed from one
+    (while gradients are recorded, see ``tg.no_grad``).
+    """
+
+    __slots__ = ("value", "grad", "op", "inputs", "name", "scope", "requires_grad", "__weakref__")
+
+    # numpy defers to Node's reflected operators: np.ones(3) * node -> node.__rmul__
+    __array_ufunc__ = None
+
+    def __init__(self, value, op=None, inputs=(), name=None, requires_grad=False):
+        self.value = value
+        self.grad = None
+        self.op = op
+        self.inputs = inputs
+        self.name = name
+        self.scope = scopes.current
+        self.requires_grad = requires_grad
+
+    # --- what a user reads -------------------------------------------------
+    @property
+    def shape(self):
+        return self.value.shape
+
+    @property
+    def ndim(self):
+        return self.value.ndim
+
+    @property
+    def size(self):
+        return self.value.size
+
+    @property
+    def dtype(self):
+        return self.value.dtype
+
+    @property
+    def is_leaf(self):
+        return self.op is None
+
+    def numpy(self):
+        """The value as a (read-only) ndarray."""
+        return self.value
+
+    def item(self):
+        """The value of a one-element node as a Python float."""
+        return self.value.item()
+
+    def label(self):
+        """The node's name, or the op that made it, or "?" for a nameless leaf."""
+        if self.name:
+            return self.name
+        return self.op.name if self.op is not None else "?"
+
+    def named(self, name):
+        """Give the node a name (shown in drawings and errors) and return it."""
+        self.name = name
+        return self
+
+    def assign(self, new_value):
+        """Replace the value of a leaf (e.g. an optimizer step); shape and dtype must match."""
+        if self.op is not None:
+            raise ValueError(f"assign: {self.label()!r} is computed by {self.op.name}; only leaves can be assigned")
+        arr = as_float_array(new_value, dtype=self.value.dtype, what=f"assign to {self.label()!r}")
+        if arr.shape != self.value.shape:
+            raise ValueError(
+                f"assign: {self.label()!r} has shape {self.value.shape}, new value has shape {arr.shape}"
+            )
+        if arr is new_value:
+            arr = arr.copy()
+        self.value = freeze(arr)
+
+    def __repr__(self):
+        kind = "parameter" if self.requires_grad and self.op is None else ("op " + self.op.name if self.op else "tensor")
+        return f"Node({self.label()!r}, {kind}, shape={self.shape}, dtype={self.dtype})"
+
+    def __len__(self):
+        return len(self.value)
+
+    def __bool__(self):
+        raise TypeError(
+            f"the truth value of node {self.label()!r} is ambiguous; compare node.value instead"
+        )
+
+    def __iter__(self):
+        raise TypeError(f"node {self.label()!r} is not iterable; index it (node[i]) instead")
+
+
+def tensor(data, name=None, dtype=None):
+    """A leaf that takes no gradient (inputs, targets, constants).
+
+    The array is frozen (made read-only) without a copy when it already is float64/float32.
+    """
+    return Node(freeze(as_float_array(data, dtype, what=f"tensor {name!r}")), name=name)
+
+
+def parameter(data, name=None, dtype=None):
+    """A leaf whose gradient ``backward`` computes (weights, biases, and anything to check)."""
+    return Node(freeze(as_float_array(data, dtype, what=f"parameter {name!r}")), name=name, requires_grad=True)
+
+
+def detach(node, name=None):
+    """A new leaf with the same value and no history: gradients stop here."""
+    return Node(node.value, name=name if name is not None else node.name)

@@ -1,0 +1,704 @@
+"""The primitive ops: one small class each, forward and backward side by side.
+
+An op's ``forward(*arrays)`` computes the output value; ``backward(g, out, *arrays)``
+returns one vector-Jacobian product per input: given ``g = ∂L/∂out`` it gives
+``∂L/∂input``. ``rule`` writes that product out in LaTeX for the notebook stepper and
+``symbol`` is what drawings show.
+
+The lowercase functions (``tg.tanh(x)``, ``tg.concat([a, b, 1.0])``) and Node's
+Python operators build the ops:
+
+>>> import tinygraph as tg
+>>> a = tg.parameter(2.0, name="a")
+>>> b = tg.parameter(3.0, name="b")
+>>> y = a * b + a              # a diamond: a is used twice
+>>> tg.backward(y)
+>>> a.grad, b.grad             # ∂y/∂a = b + 1, ∂y/∂b = a
+(array(4.), array(2.))
+
+Shapes are checked when the op is built: an op whose inputs do not fit raises
+``ShapeError`` naming the op, the input nodes and their shapes.
+"""
+import numpy as np
+
+from .errors import AnomalyError, DtypeError, ShapeError, TinygraphError
+from .modes import modes
+from .node import Node, as_float_array, freeze
+
+
+def unbroadcast(grad, shape):
+    """Sum ``grad`` down to ``shape``: the backward of numpy broadcasting.
+
+    Broadcasting copies an input along new leading axes and along axes of length 1;
+    the gradient of a copy is the sum over the copies.
+    """
+    if grad.shape == shape:
+        return grad
+    extra = grad.ndim - len(shape)
+    if extra:
+        grad = grad.sum(axis=tuple(range(extra)))
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    if axes:
+        grad = grad.sum(axis=axes, keepdims=True)
+    return grad
+
+
+def describe_nodes(nodes):
+    """``'W' (3, 4), 'x' (4,)``: how errors name a list of nodes."""
+    return ", ".join(f"{n.label()!r} {n.shape}" for n in nodes)
+
+
+class Op:
+    """Base class. Subclasses set ``name``, ``symbol``, ``rule`` and define
+    ``forward`` and ``backward``. One instance per graph node; ``needs[i]`` tells
+    ``backward`` whether input ``i`` wants a gradient (to skip work)."""
+
+    __slots__ = ("needs",)
+    name = "op"
+    symbol = "?"
+    rule = ""
+
+    def forward(self, *xs):
+        raise NotImplementedError
+
+    def backward(self, g, out, *xs):
+        raise NotImplementedError
+
+    def describe(self):
+        """The op as drawings and errors name it, with its settings, e.g. ``sum(axis=1)``."""
+        return self.name
+
+    def explain(self, nodes):
+        """Why ``nodes`` do not fit this op; called only when forward raised ValueError."""
+        return ""
+
+
+def as_node(x, like=None):
+    """A Node as it is, anything else as a constant leaf.
+
+    Python numbers take the dtype of ``like`` (so ``x32 * 2`` stays float32).
+    """
+    if isinstance(x, Node):
+        return x
+    if isinstance(x, (bool, int, float)) and like is not None:
+        return Node(freeze(np.array(x, dtype=like.value.dtype)))
+    return Node(freeze(as_float_array(x, what="constant")))
+
+
+def apply(op, inputs, name=None):
+    """Run ``op`` on input nodes and record the result in the graph (unless ``no_grad``)."""
+    try:
+        out = op.forward(*[n.value for n in inputs])
+    except TinygraphError:
+        raise
+    except ValueError as err:
+        why = op.explain(inputs) or str(err)
+        raise ShapeError(f"{op.describe()}: inputs {describe_nodes(inputs)} do not fit: {why}") from None
+    if type(out) is not np.ndarray:
+        out = np.asarray(out)
+    out.flags.writeable = False
+    if modes.anomaly and not np.isfinite(out).all():
+        raise AnomalyError(
+            f"anomaly: {op.describe()} of {describe_nodes(inputs)} produced NaN/Inf "
+            f"(output {name!r}, shape {out.shape})"
+        )
+    if not modes.grad_enabled:
+        return Node(out, name=name)
+    needs = tuple([n.requires_grad for n in inputs])
+    op.needs = needs
+    return Node(out, op, inputs, name, True in needs)
+
+
+# --- elementwise binary ops (numpy broadcasting) ------------------------------
+
+class _Binary(Op):
+    __slots__ = ()
+
+    def explain(self, nodes):
+        a, b = nodes
+        return f"shapes {a.shape} and {b.shape} do not broadcast together"
+
+
+class Add(_Binary):
+    __slots__ = ()
+    name, symbol = "add", "+"
+    rule = r"\bar a = \bar y,\quad \bar b = \bar y"
+
+    def forward(self, a, b):
+        return a + b
+
+    def backward(self, g, out, a, b):
+        return unbroadcast(g, a.shape), unbroadcast(g, b.shape)
+
+
+class Sub(_Binary):
+    __slots__ = ()
+    name, symbol = "sub", "−"
+    rule = r"\bar a = \bar y,\quad \bar b = -\bar y"
+
+    def forward(self, a, b):
+        return a - b
+
+    def backward(self, g, out, a, b):
+        return unbroadcast(g, a.shape), unbroadcast(-g, b.shape)
+
+
+class Mul(_Binary):
+    __slots__ = ()
+    name, symbol = "mul", "×"
+    rule = r"\bar a = \bar y \odot b,\quad \bar b = \bar y \odot a"
+
+    def forward(self, a, b):
+        return a * b
+
+    def backward(self, g, out, a, b):
+        ga = unbroadcast(g * b, a.shape) if self.needs[0] else None
+        gb = unbroadcast(g * a, b.shape) if self.needs[1] else None
+        return ga, gb
+
+
+class Div(_Binary):
+    __slots__ = ()
+    name, symbol = "div", "÷"
+    rule = r"\bar a = \bar y / b,\quad \bar b = -\bar y \odot a / b^2"
+
+    def forward(self, a, b):
+        return a / b
+
+    def backward(self, g, out, a, b):
+        ga = g / b
+        gb = unbroadcast(-ga * out, b.shape) if self.needs[1] else None
+        return unbroadcast(ga, a.shape), gb
+
+
+# --- elementwise unary ops ---------------------------------------------------
+
+class Neg(Op):
+    __slots__ = ()
+    name, symbol = "neg", "−"
+    rule = r"\bar x = -\bar y"
+
+    def forward(self, x):
+        return -x
+
+    def backward(self, g, out, x):
+        return (-g,)
+
+
+class Pow(Op):
+    """``x ** p`` for a constant exponent ``p``."""
+
+    __slots__ = ("p",)
+    name = "pow"
+    rule = r"\bar x = \bar y \odot p\,x^{p-1}"
+
+    def __init__(self, p):
+        self.p = p
+
+    @property
+    def symbol(self):
+        return f"^{self.p:g}"
+
+    def describe(self):
+        return f"pow(p={self.p:g})"
+
+    def forward(self, x):
+        return x ** self.p
+
+    def backward(self, g, out, x):
+        if self.p == 2:
+            return (g * 2 * x,)
+        return (g * self.p * x ** (self.p - 1),)
+
+
+class Exp(Op):
+    __slots__ = ()
+    name, symbol = "exp", "exp"
+    rule = r"\bar x = \bar y \odot e^{x}"
+
+    def forward(self, x):
+        return np.exp(x)
+
+    def backward(self, g, out, x):
+        return (g * out,)
+
+
+class Log(Op):
+    __slots__ = ()
+    name, symbol = "log", "log"
+    rule = r"\bar x = \bar y / x"
+
+    def forward(self, x):
+        return np.log(x)
+
+    def backward(self, g, out, x):
+        return (g / x,)
+
+
+class Tanh(Op):
+    __slots__ = ()
+    name, symbol = "tanh", "tanh"
+    rule = r"\bar x = \bar y \odot (1 - \tanh^2 x)"
+
+    def forward(self, x):
+        return np.tanh(x)
+
+    def backward(self, g, out, x):
+        return (g * (1 - out * out),)
+
+
+def stable_sigmoid(x):
+    """1 / (1 + e^-x) without overflow: e^(-log(1 + e^-x)) via logaddexp."""
+    return np.exp(-np.logaddexp(0, -x))
+
+
+class Sigmoid(Op):
+    __slots__ = ()
+    name, symbol = "sigmoid", "σ"
+    rule = r"\bar x = \bar y \odot \sigma(x)\,(1 - \sigma(x))"
+
+    def forward(self, x):
+        return stable_sigmoid(x)
+
+    def backward(self, g, out, x):
+        return (g * out * (1 - out),)
+
+
+class Relu(Op):
+    __slots__ = ()
+    name, symbol = "relu", "relu"
+    rule = r"\bar x = \bar y \odot [x > 0]"
+
+    def forward(self, x):
+        return np.maximum(x, 0)
+
+    def backward(self, g, out, x):
+        return (g * (x > 0),)
+
+
+# --- linear algebra and shapes -----------------------------------------------
+
+class MatMul(Op):
+    """``a @ b`` as numpy defines it: vector·vector, matrix·vector, vector·matrix,
+    matrix·matrix and stacks of matrices (broadcast over leading axes)."""
+
+    __slots__ = ()
+    name, symbol = "matmul", "@"
+    rule = r"\bar A = \bar Y B^\top,\quad \bar B = A^\top \bar Y"
+
+    def forward(self, a, b):
+        return a @ b
+
+    def explain(self, nodes):
+        a, b = nodes
+        if a.ndim == 0 or b.ndim == 0:
+            return "matmul needs arrays of at least one dimension (use * for a scalar)"
+        k_a = a.shape[-1]
+        k_b = b.shape[0] if b.ndim == 1 else b.shape[-2]
+        if k_a != k_b:
+            return f"inner dimensions differ: {k_a} (last axis of {a.label()!r}) vs {k_b} of {b.label()!r}"
+        return f"leading (batch) axes {a.shape[:-2]} and {b.shape[:-2]} do not broadcast"
+
+    def backward(self, g, out, a, b):
+        need_a, need_b = self.needs
+        ga = gb = None
+        if a.ndim == 1 and b.ndim == 1:
+            return (g * b if need_a else None), (g * a if need_b else None)
+        if a.ndim == 1:                       # (k,) @ (..., k, m) -> (..., m)
+            if need_a:
+                ga = unbroadcast((b @ g[..., None])[..., 0], a.shape)
+            if need_b:
+                gb = unbroadcast(a[:, None] * g[..., None, :], b.shape)
+        elif b.ndim == 1:                     # (..., n, k) @ (k,) -> (..., n)
+            if need_a:
+                ga = unbroadcast(g[..., None] * b, a.shape)
+            if need_b:
+                gb = unbroadcast((np.swapaxes(a, -1, -2) @ g[..., None])[..., 0], b.shape)
+        else:
+            if need_a:
+                ga = unbroadcast(g @ np.swapaxes(b, -1, -2), a.shape)
+            if need_b:
+                gb = unbroadcast(np.swapaxes(a, -1, -2) @ g, b.shape)
+        return ga, gb
+
+
+def _axes_tuple(axis, ndim):
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    return tuple(int(a) % ndim if ndim else 0 for a in axes)
+
+
+class Sum(Op):
+    __slots__ = ("axis", "keepdims")
+    name, symbol = "sum", "Σ"
+    rule = r"\bar x = \text{broadcast}(\bar y)"
+
+    def __init__(self, axis=None, keepdims=False):
+        self.axis, self.keepdims = axis, keepdims
+
+    def describe(self):
+        return "sum" if self.axis is None else f"sum(axis={self.axis})"
+
+    def forward(self, x):
+        return np.sum(x, axis=self.axis, keepdims=self.keepdims)
+
+    def backward(self, g, out, x):
+        if not self.keepdims and x.ndim:
+            g = np.expand_dims(g, _axes_tuple(self.axis, x.ndim))
+        return (np.broadcast_to(g, x.shape),)
+
+
+class Mean(Op):
+    __slots__ = ("axis", "keepdims")
+    name, symbol = "mean", "mean"
+    rule = r"\bar x = \text{broadcast}(\bar y) / n"
+
+    def __init__(self, axis=None, keepdims=False):
+        self.axis, self.keepdims = axis, keepdims
+
+    def describe(self):
+        return "mean" if self.axis is None else f"mean(axis={self.axis})"
+
+    def forward(self, x):
+        return np.mean(x, axis=self.axis, keepdims=self.keepdims)
+
+    def backward(self, g, out, x):
+        axes = _axes_tuple(self.axis, x.ndim)
+        count = int(np.prod([x.shape[a] for a in axes])) if x.ndim else 1
+        if not self.keepdims and x.ndim:
+            g = np.expand_dims(g, axes)
+        return (np.broadcast_to(g / count, x.shape),)
+
+
+class Reshape(Op):
+    __slots__ = ("shape",)
+    name, symbol = "reshape", "reshape"
+    rule = r"\bar x = \text{reshape}(\bar y, \text{shape of } x)"
+
+    def __init__(self, shape):
+        self.shape = shape
+
+    def describe(self):
+        return f"reshape{tuple(self.shape)}"
+
+    def forward(self, x):
+        return np.reshape(x, self.shape)
+
+    def explain(self, nodes):
+        return f"cannot reshape {nodes[0].size} elements into shape {tuple(self.shape)}"
+
+    def backward(self, g, out, x):
+        return (np.reshape(g, x.shape),)
+
+
+class Transpose(Op):
+    __slots__ = ("axes",)
+    name, symbol = "transpose", "ᵀ"
+    rule = r"\bar x = \bar y^\top"
+
+    def __init__(self, axes=None):
+        self.axes = axes
+
+    def forward(self, x):
+        return np.transpose(x, self.axes)
+
+    def backward(self, g, out, x):
+        if self.axes is None:
+            return (np.transpose(g),)
+        return (np.transpose(g, np.argsort(self.axes)),)
+
+
+class Concat(Op):
+    """``[a; b; ...]``: the paper's vertical concatenation, along any axis."""
+
+    __slots__ = ("axis",)
+    name, symbol = "concat", "[;]"
+    rule = r"\bar a_i = \text{the slice of } \bar y \text{ that } a_i \text{ filled}"
+
+    def __init__(self, axis=0):
+        self.axis = axis
+
+    def forward(self, *xs):
+        return np.concatenate(xs, axis=self.axis)
+
+    def explain(self, nodes):
+        return f"all inputs must have the same number of axes and equal sizes except along axis {self.axis}"
+
+    def backward(self, g, out, *xs):
+        ends = np.cumsum([x.shape[self.axis] for x in xs])[:-1]
+        return tuple(np.split(g, ends, axis=self.axis))
+
+
+class Stack(Op):
+    """Stack equally shaped inputs along a new axis."""
+
+    __slots__ = ("axis",)
+    name, symbol = "stack", "stack"
+    rule = r"\bar a_i = \bar y[i]"
+
+    def __init__(self, axis=0):
+        self.axis = axis
+
+    def forward(self, *xs):
+        return np.stack(xs, axis=self.axis)
+
+    def explain(self, nodes):
+        return "all inputs must have the same shape"
+
+    def backward(self, g, out, *xs):
+        return tuple(np.moveaxis(g, self.axis, 0))
+
+
+def _is_basic_index(index):
+    items = index if isinstance(index, tuple) else (index,)
+    return all(isinstance(i, (int, np.integer, slice)) or i is None or i is Ellipsis for i in items)
+
+
+class GetItem(Op):
+    """``x[index]``: slicing and indexing, including integer-array indexing."""
+
+    __slots__ = ("index",)
+    name, symbol = "getitem", "[·]"
+    rule = r"\bar x = \text{zeros with } \bar y \text{ added at the indexed places}"
+
+    def __init__(self, index):
+        self.index = index
+
+    def describe(self):
+        return f"getitem[{self.index!r}]"
+
+    def forward(self, x):
+        return x[self.index]
+
+    def backward(self, g, out, x):
+        full = np.zeros_like(x)
+        if _is_basic_index(self.index):
+            full[self.index] = g
+        else:
+            np.add.at(full, self.index, g)      # repeated indices add up
+        return (full,)
+
+
+class CrossEntropy(Op):
+    """Softmax cross-entropy of ``logits`` (..., C) against integer class ``targets`` (...),
+    summed (or averaged) over all positions. Stable: uses log-sum-exp."""
+
+    __slots__ = ("targets", "reduction")
+    name, symbol = "cross_entropy", "CE"
+    rule = r"\bar z = \bar y\,(\mathrm{softmax}(z) - \mathrm{onehot}(t))"
+
+    def __init__(self, targets, reduction="sum"):
+        self.targets, self.reduction = targets, reduction
+
+    def describe(self):
+        return f"cross_entropy({self.reduction})"
+
+    def _log_softmax(self, z):
+        shifted = z - z.max(axis=-1, keepdims=True)
+        return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+
+    def forward(self, z):
+        logp = self._log_softmax(z)
+        picked = np.take_along_axis(logp, self.targets[..., None], axis=-1)
+        total = -picked.sum()
+        return total / self.targets.size if self.reduction == "mean" else total
+
+    def backward(self, g, out, z):
+        p = np.exp(self._log_softmax(z))
+        np.put_along_axis(p, self.targets[..., None], np.take_along_axis(p, self.targets[..., None], axis=-1) - 1, axis=-1)
+        if self.reduction == "mean":
+            g = g / self.targets.size
+        return (g * p,)
+
+
+# --- the lowercase functions -------------------------------------------------
+
+def _binary(op_class, a, b, name):
+    if isinstance(a, Node):
+        b = as_node(b, like=a)
+    else:
+        b = as_node(b)
+        a = as_node(a, like=b)
+    return apply(op_class(), (a, b), name)
+
+
+def add(a, b, name=None):
+    """a + b with numpy broadcasting."""
+    return _binary(Add, a, b, name)
+
+
+def sub(a, b, name=None):
+    """a − b with numpy broadcasting."""
+    return _binary(Sub, a, b, name)
+
+
+def mul(a, b, name=None):
+    """Element-wise a × b (the texts' ⊙ and ×) with numpy broadcasting."""
+    return _binary(Mul, a, b, name)
+
+
+def div(a, b, name=None):
+    """Element-wise a / b with numpy broadcasting."""
+    return _binary(Div, a, b, name)
+
+
+def neg(x, name=None):
+    return apply(Neg(), (as_node(x),), name)
+
+
+def power(x, p, name=None):
+    """x ** p for a constant number p (a Node exponent is refused)."""
+    if isinstance(p, Node) or not np.isscalar(p) or isinstance(p, complex):
+        raise TypeError(f"power: the exponent must be a constant real number, got {type(p).__name__}; "
+                        f"for a variable exponent write exp(p * log(x))")
+    return apply(Pow(float(p)), (as_node(x),), name)
+
+
+def exp(x, name=None):
+    return apply(Exp(), (as_node(x),), name)
+
+
+def log(x, name=None):
+    """Natural log. For log-probabilities prefer cross_entropy, which is stable."""
+    return apply(Log(), (as_node(x),), name)
+
+
+def tanh(x, name=None):
+    return apply(Tanh(), (as_node(x),), name)
+
+
+def sigmoid(x, name=None):
+    """The logistic function 1 / (1 + e^−x), computed without overflow for any x."""
+    return apply(Sigmoid(), (as_node(x),), name)
+
+
+def relu(x, name=None):
+    return apply(Relu(), (as_node(x),), name)
+
+
+def matmul(a, b, name=None):
+    """a @ b as numpy defines it (vectors, matrices, stacks of matrices)."""
+    return _binary(MatMul, a, b, name)
+
+
+def sum(x, axis=None, keepdims=False, name=None):  # noqa: A001 - mirrors numpy's name
+    return apply(Sum(axis, keepdims), (as_node(x),), name)
+
+
+def mean(x, axis=None, keepdims=False, name=None):
+    return apply(Mean(axis, keepdims), (as_node(x),), name)
+
+
+def reshape(x, shape, name=None):
+    return apply(Reshape(tuple(shape) if not isinstance(shape, int) else (shape,)), (as_node(x),), name)
+
+
+def transpose(x, axes=None, name=None):
+    return apply(Transpose(None if axes is None else tuple(axes)), (as_node(x),), name)
+
+
+def _parts(xs, op_name):
+    if isinstance(xs, Node) or not isinstance(xs, (list, tuple)) or not xs:
+        raise TypeError(f"{op_name}: expects a non-empty list of nodes/arrays, got {type(xs).__name__}")
+    like = next((x for x in xs if isinstance(x, Node)), None)
+    return like, [as_node(x, like=like) for x in xs]
+
+
+def _as_part(n):
+    """A 0-d node as a length-1 part: a constant is reshaped in place, anything else by an op."""
+    if n.ndim:
+        return n
+    if n.op is None and not n.requires_grad:
+        return Node(freeze(n.value.reshape(1)), name=n.name)
+    return reshape(n, (1,))
+
+
+def concat(xs, axis=0, name=None):
+    """Concatenate along ``axis``. ``concat([x, z_h, s, 1.0])`` is the paper's [x; z_h; s; 1]:
+    a Python number among 1-D parts becomes a constant of length 1."""
+    like, nodes = _parts(xs, "concat")
+    if any(n.ndim == 0 for n in nodes):
+        if any(n.ndim > 1 for n in nodes):
+            raise ShapeError(f"concat: a scalar can only be joined to 1-D parts; got {describe_nodes(nodes)}")
+        nodes = [_as_part(n) for n in nodes]
+    return apply(Concat(axis), tuple(nodes), name)
+
+
+def stack(xs, axis=0, name=None):
+    """Stack equally shaped nodes along a new axis."""
+    _, nodes = _parts(xs, "stack")
+    return apply(Stack(axis), tuple(nodes), name)
+
+
+def getitem(x, index, name=None):
+    """x[index]; basic slicing or integer-array indexing (Node indices are refused)."""
+    if isinstance(index, Node) or (isinstance(index, tuple) and any(isinstance(i, Node) for i in index)):
+        raise TypeError("getitem: index with integers, slices or integer arrays, not with a Node")
+    x = as_node(x)
+    try:
+        np.empty(x.shape, dtype=bool)[index]
+    except IndexError as err:
+        raise ShapeError(f"getitem: index {index!r} does not fit {describe_nodes([x])}: {err}") from None
+    return apply(GetItem(index), (x,), name)
+
+
+def cross_entropy(logits, targets, reduction="sum", name=None):
+    """Softmax cross-entropy: Σ over positions of −log softmax(logits)[target].
+
+    ``logits`` has shape (..., C); ``targets`` holds integer class indices of shape (...).
+    ``reduction="mean"`` divides by the number of positions.
+    """
+    z = as_node(logits)
+    t = np.asarray(targets.value if isinstance(targets, Node) else targets)
+    if t.dtype.kind not in "iu":
+        if t.dtype.kind == "f" and t.size and np.all(t == np.round(t)):
+            raise DtypeError(f"cross_entropy: targets must be an integer array of class indices, "
+                             f"got dtype {t.dtype}; convert with targets.astype(int)")
+        raise DtypeError(f"cross_entropy: targets must be integer class indices, got dtype {t.dtype}")
+    if z.ndim == 0 or t.shape != z.shape[:-1]:
+        raise ShapeError(f"cross_entropy: logits {describe_nodes([z])} need targets of shape {z.shape[:-1]} "
+                         f"(one class index per row), got {t.shape}")
+    classes = z.shape[-1]
+    if t.size and (t.min() < 0 or t.max() >= classes):
+        raise ValueError(f"cross_entropy: target indices must lie in [0, {classes}) for logits "
+                         f"{describe_nodes([z])}; got values from {t.min()} to {t.max()}")
+    if reduction not in ("sum", "mean"):
+        raise ValueError(f"cross_entropy: reduction must be 'sum' or 'mean', got {reduction!r}")
+    return apply(CrossEntropy(t.astype(np.intp), reduction), (z,), name)
+
+
+# --- Python operators on Node --------------------------------------------------
+
+def _install_operators():
+    def rpow(self, other):
+        raise TypeError(f"{type(other).__name__} ** Node is not supported (the exponent must be a constant); "
+                        f"write exp(node * log(base))")
+
+    Node.__add__ = lambda self, other: add(self, other)
+    Node.__radd__ = lambda self, other: add(other, self)
+    Node.__sub__ = lambda self, other: sub(self, other)
+    Node.__rsub__ = lambda self, other: sub(other, self)
+    Node.__mul__ = lambda self, other: mul(self, other)
+    Node.__rmul__ = lambda self, other: mul(other, self)
+    Node.__truediv__ = lambda self, other: div(self, other)
+    Node.__rtruediv__ = lambda self, other: div(other, self)
+    Node.__matmul__ = lambda self, other: matmul(self, other)
+    Node.__rmatmul__ = lambda self, other: matmul(other, self)
+    Node.__pow__ = lambda self, p: power(self, p)
+    Node.__rpow__ = rpow
+    Node.__neg__ = lambda self: neg(self)
+    Node.__getitem__ = lambda self, index: getitem(self, index)
+    Node.sum = lambda self, axis=None, keepdims=False: sum(self, axis, keepdims)
+    Node.mean = lambda self, axis=None, keepdims=False: mean(self, axis, keepdims)
+    Node.reshape = lambda self, *shape: reshape(self, shape[0] if len(shape) == 1 and not isinstance(shape[0], int) else shape)
+    Node.transpose = lambda self, axes=None: transpose(self, axes)
+    Node.T = property(lambda self: transpose(self))
+    Node.exp = lambda self: exp(self)
+    Node.log = lambda self: log(self)
+    Node.tanh = lambda self: tanh(self)
+    Node.sigmoid = lambda self: sigmoid(self)
+    Node.relu = lambda self: relu(self)
+
+
+_install_operators()
