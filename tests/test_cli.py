@@ -1,0 +1,26 @@
+"""The `python -m lstm` front door: help lists the commands, a bad command fails cleanly."""
+import subprocess
+import sys
+
+import pytest
+
+from lstm.__main__ import build_parser, main
+
+
+def test_help_lists_every_available_command(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    parser = build_parser()
+    commands = parser._subparsers._group_actions[0].choices
+    assert commands, "no command is registered"
+    for name in commands:
+        assert name in out
+
+
+def test_unknown_command_exits_with_usage_error():
+    result = subprocess.run([sys.executable, "-m", "lstm", "no-such-command"], capture_output=True, text=True)
+    assert result.returncode == 2
+    assert "invalid choice" in result.stderr
+    assert "Traceback" not in result.stderr
