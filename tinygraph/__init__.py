@@ -16,6 +16,7 @@ from .node import Node, detach, parameter, tensor
 from .ops import (Op, add, apply, concat, cross_entropy, div, exp, getitem, log, matmul, mean, mul, neg,
                   power, relu, reshape, sigmoid, stack, sub, sum, tanh, transpose, unbroadcast)
 from .scope import scope, scope_path
+from . import io, optim  # tg.optim.SGD / Adam / clip_grad_norm, tg.io.save_arrays / load_arrays
 
 __all__ = [
     "AnomalyError", "BackwardStep", "DtypeError", "GradReport", "GraphError", "Node", "Op", "ShapeError",
