@@ -1,0 +1,174 @@
+"""Compute a cell's loss and every gradient from .npz files: check a hand derivation.
+
+Start from an example set of files, then run on them:
+
+  python -m lstm gradients --variant blog --example ex/
+  python -m lstm gradients --variant blog --params ex/params.npz --inputs ex/inputs.npz \\
+      --targets ex/targets.npz --loss mse --out ex/grads.npz
+
+The files (numpy .npz archives, e.g. np.savez("params.npz", W_ix=..., ...)):
+  params   exactly the variant's parameters: blog W_ix W_fx W_ox W_cx (d×h), W_ih W_fh W_oh
+           W_ch (h×h), b_i b_f b_o b_c (h,); peephole adds W_ic W_fc W_oc (h×h); paper
+           w_iota w_phi w_omega (N+2D+1,), W_c (N+D+1, D); rnn W_x (d×h), W_h (h×h), b (h,)
+  inputs   one array: X of shape (T, r, d) (paper: x of shape (T, N))
+  targets  one array Y: floats shaped like the outputs, (T, r, h) (paper (T, D)) for --loss mse;
+           integer class indices (T, r) (paper (T,)) for --loss ce
+  initial  optional: H0, C0 (r, h) / z_h0, s0 (D,) / h0 (r, h); zeros where missing
+
+The output file holds one gradient per parameter, "X" (or "x") and the initial state.
+A bad file (missing or extra arrays, wrong shapes, NaN/Inf, integer or pickled object
+arrays) is reported with exit status 2 and no output file is written.
+"""
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from tinygraph.io import ArrayFileError, load_arrays, save_arrays
+
+HELP = "compute a cell's loss and gradients from .npz files (check a hand derivation)"
+
+ROLES = ("f_iota", "f_phi", "f_omega", "f_c", "f_h")
+
+
+def add_arguments(parser):
+    from lstm.cells import ACTIVATIONS, VARIANTS
+    from lstm.losses import LOSSES
+
+    parser.add_argument("--variant", required=True, choices=list(VARIANTS), help="which cell")
+    parser.add_argument("--loss", default="mse", choices=list(LOSSES), help="loss function (default: mse)")
+    files = parser.add_argument_group("files")
+    files.add_argument("--params", type=Path, help=".npz with the parameters")
+    files.add_argument("--inputs", type=Path, help=".npz with the inputs X (paper: x)")
+    files.add_argument("--targets", type=Path, help=".npz with the targets Y")
+    files.add_argument("--initial-state", type=Path, help=".npz with initial states (optional)")
+    files.add_argument("--out", type=Path, help="write the gradients to this .npz (optional)")
+    example = parser.add_argument_group("example files")
+    example.add_argument("--example", type=Path, metavar="DIR",
+                         help="write random params.npz, inputs.npz, targets.npz into DIR and stop")
+    example.add_argument("--input-size", type=int, default=3, help="d (paper: N), default 3")
+    example.add_argument("--hidden-size", type=int, default=4, help="h (paper: D), default 4")
+    example.add_argument("--batch", type=int, default=2, help="rows r per step (not for paper), default 2")
+    example.add_argument("--steps", type=int, default=5, help="time steps T, default 5")
+    example.add_argument("--seed", type=int, default=0, help="random seed, default 0")
+    paper = parser.add_argument_group("paper activations (--variant paper only)")
+    for role in ROLES:
+        paper.add_argument(f"--{role.replace('_', '-')}", dest=role, choices=sorted(ACTIVATIONS),
+                           help=f"{role} (default {'sigmoid' if role in ROLES[:3] else 'tanh'})")
+
+
+def run(args):
+    options = {role: getattr(args, role) for role in ROLES if getattr(args, role) is not None}
+    try:
+        if options and args.variant != "paper":
+            raise UsageError(f"--{next(iter(options)).replace('_', '-')} is an activation of the paper cell; "
+                             f"--variant {args.variant} has none to choose")
+        if args.example is not None:
+            return write_example(args, options)
+        missing = [f"--{name}" for name in ("params", "inputs", "targets") if getattr(args, name) is None]
+        if missing:
+            raise UsageError(f"missing {', '.join(missing)} (or use --example DIR to make example files)")
+        return compute(args, options)
+    except (UsageError, ArrayFileError, ValueError, TypeError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+class UsageError(Exception):
+    """A command-line mistake: reported as "error: ..." with exit status 2."""
+
+
+def load_files(args, options):
+    """Read and check the four files; every problem names its file."""
+    from lstm.cells import VARIANTS
+    from lstm.gradients import cell_sizes
+
+    cls = VARIANTS[args.variant]
+    names_only = load_arrays(args.params, expected={k: None for k in cls.PARAMETERS}, what="parameters")
+    try:
+        input_size, hidden_size = cell_sizes(args.variant, names_only)
+    except ValueError as err:
+        raise ArrayFileError(f"parameters file {str(args.params)!r}: {err}") from None
+    params = load_arrays(args.params, expected=cls.parameter_shapes(input_size, hidden_size), what="parameters")
+    cell = cls(input_size, hidden_size, **options)
+
+    inputs = load_arrays(args.inputs, expected={cell.INPUT: None}, what="inputs")[cell.INPUT]
+    want = cell._input_shape_text(sequence=True)
+    if inputs.ndim != len(cell.input_shape(1)) + 1 or inputs.shape[-1] != input_size or 0 in inputs.shape:
+        raise ArrayFileError(f"inputs file {str(args.inputs)!r}: array {cell.INPUT!r} has shape {inputs.shape}, "
+                             f"expected {want} (from the parameters) with T, r >= 1")
+    T = inputs.shape[0]
+    batch = None if args.variant == "paper" else inputs.shape[1]
+    out_shape = cell.state_shape(batch)
+    if args.loss == "ce":
+        targets = load_arrays(args.targets, expected={"Y": (T,) + out_shape[:-1]}, kind="int", what="targets")["Y"]
+        if targets.size and (targets.min() < 0 or targets.max() >= hidden_size):
+            raise ArrayFileError(f"targets file {str(args.targets)!r}: class indices in 'Y' must lie in "
+                                 f"[0, {hidden_size}), found {targets.min()} to {targets.max()}")
+    else:
+        targets = load_arrays(args.targets, expected={"Y": (T,) + out_shape}, what="targets")["Y"]
+    initial = None
+    if args.initial_state is not None:
+        found = load_arrays(args.initial_state, what="initial state")
+        unknown = [k for k in found if k not in cls.STATE]
+        if unknown:
+            raise ArrayFileError(f"initial state file {str(args.initial_state)!r}: unexpected {unknown} "
+                                 f"(expected some of {list(cls.STATE)})")
+        initial = load_arrays(args.initial_state, expected={k: out_shape for k in found}, what="initial state")
+    return params, inputs, targets, initial
+
+
+def compute(args, options):
+    from lstm.gradients import gradients
+
+    params, inputs, targets, initial = load_files(args, options)
+    loss, grads = gradients(args.variant, params, inputs, targets, loss=args.loss, initial_state=initial,
+                            **options)
+    if args.out is not None:
+        save_arrays(args.out, grads)
+    print(f"variant {args.variant}, loss {args.loss} = {loss:.10g}")
+    print(format_table(grads))
+    if args.out is not None:
+        print(f"gradients written to {args.out}")
+    return 0
+
+
+def format_table(grads):
+    """One row per gradient: name, shape, Frobenius norm, largest |entry|."""
+    lines = [f"{'gradient of':<12}{'shape':<14}{'norm':>14}{'max |g|':>14}"]
+    for name, g in grads.items():
+        lines.append(f"{name:<12}{str(g.shape):<14}{np.linalg.norm(g):>14.6e}{np.abs(g).max(initial=0.0):>14.6e}")
+    return "\n".join(lines)
+
+
+def write_example(args, options):
+    """Random parameters (the cell's own initialisation), inputs and targets, so a student
+    can run the command at once and then replace the files with their own numbers."""
+    from lstm.cells import make_cell
+
+    for flag in ("input_size", "hidden_size", "batch", "steps"):
+        if getattr(args, flag) < 1:
+            raise UsageError(f"--{flag.replace('_', '-')} must be at least 1, got {getattr(args, flag)}")
+    cell = make_cell(args.variant, args.input_size, args.hidden_size, seed=args.seed, **options)
+    rng = np.random.default_rng(args.seed + 1)
+    batch = None if args.variant == "paper" else args.batch
+    X = rng.standard_normal((args.steps,) + cell.input_shape(batch))
+    out_shape = cell.state_shape(batch)
+    if args.loss == "ce":
+        Y = rng.integers(0, args.hidden_size, size=(args.steps,) + out_shape[:-1])
+    else:
+        Y = rng.uniform(-0.9, 0.9, size=(args.steps,) + out_shape)
+    folder = args.example
+    folder.mkdir(parents=True, exist_ok=True)
+    save_arrays(folder / "params.npz", {k: p.value for k, p in cell.parameters().items()})
+    save_arrays(folder / "inputs.npz", {cell.INPUT: X})
+    save_arrays(folder / "targets.npz", {"Y": Y})
+    print(f"wrote {folder / 'params.npz'} ({', '.join(cell.parameters())})")
+    print(f"wrote {folder / 'inputs.npz'} ({cell.INPUT} {X.shape})")
+    print(f"wrote {folder / 'targets.npz'} (Y {Y.shape}, for --loss {args.loss})")
+    extra = "".join(f" --{k.replace('_', '-')} {v}" for k, v in options.items())
+    print("now run:")
+    print(f"  python -m lstm gradients --variant {args.variant}{extra} --params {folder / 'params.npz'} "
+          f"--inputs {folder / 'inputs.npz'} --targets {folder / 'targets.npz'} --loss {args.loss} "
+          f"--out {folder / 'grads.npz'}")
+    return 0
