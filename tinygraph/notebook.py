@@ -1,0 +1,436 @@
+"""Step through backward one node at a time, in Jupyter or anywhere else.
+
+>>> import tinygraph as tg
+>>> from tinygraph.notebook import Stepper
+>>> a = tg.parameter(2.0, name="a"); b = tg.parameter(3.0, name="b")
+>>> y = (a * b + a).named("y")
+>>> stepper = Stepper(y)
+>>> [view.node.label() for view in stepper]          # backward order, root first
+['y', 'mul', 'b', 'a']
+>>> stepper.gradient(a)                                # ∂y/∂a = b + 1
+array(4.)
+
+In a notebook, a cell ending in ``stepper`` shows the drawn graph with the current
+step highlighted and, beside it, the step's numbers, with previous / next buttons and
+a slider (ipywidgets). Without ipywidgets, or outside Jupyter, the stepper is a plain
+sequence of ``StepView`` objects: ``stepper[i]`` shows step ``i`` (SVG drawing and
+numbers as HTML), ``stepper.svg(i)`` is the drawing, ``stepper.details(i)`` the numbers,
+``str(stepper[i])`` a text summary. Everything the widget shows comes from these
+functions, so a notebook run headless (or a test) exercises exactly the same code.
+
+Going back does not add gradients twice: the stepper runs ``backward_steps`` once,
+up front, with ``accumulate=False``. It records every step and never writes ``.grad``;
+moving between steps only shows recorded numbers. The gradients it records are the
+ones ``tg.backward(root)`` would accumulate into ``.grad`` on a fresh graph (the same
+generator computes both), and ``stepper.gradient(node)`` returns them.
+
+Notation: ``\\bar v`` is ∂L/∂v, the gradient of the loss with respect to ``v``
+(the adjoint). An op's ``rule`` is written for inputs ``a, b`` (or ``x``) and
+output ``y``; the stepper writes it out with the graph's own node names.
+"""
+import html
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from .backprop import backward_steps
+from .node import Node
+
+__all__ = ["StepDetails", "StepView", "Stepper", "format_array", "latex_name", "written_rule"]
+
+
+# --- how names, rules and numbers are written ------------------------------------
+
+_GREEK = str.maketrans({"ι": r"\iota ", "φ": r"\phi ", "ω": r"\omega ", "σ": r"\sigma ", "δ": r"\delta "})
+_SIMPLE_NAME = re.compile(r"^([^\W\d_]+)(?:_?(\d+)|_([^\W_]+))?$")
+
+
+def latex_name(name):
+    """A node name as LaTeX: ``C_t`` -> ``C_{t}``, ``H0`` -> ``H_{0}``, ``W_ix`` -> ``W_{ix}``;
+    lower-case words (``mul``) and anything else (``F×C``, ``[x; z_h; s; 1]``) as upright text."""
+    if re.fullmatch(r"-?\d+(\.\d*)?(e-?\d+)?", name):
+        return name
+    match = _SIMPLE_NAME.match(name)
+    if match and (len(match.group(1)) == 1 or not match.group(1).islower()):
+        base, digits, sub = match.groups()
+        sub = digits or sub
+        base, sub = base.translate(_GREEK), sub and sub.translate(_GREEK)
+        return f"{base}_{{{sub}}}" if sub else base
+    escaped = re.sub(r"([#$%&_{}])", r"\\\1", name).replace("~", r"\textasciitilde{}").replace("^", r"\^{}")
+    return rf"\text{{{escaped}}}"
+
+
+def node_name(node):
+    """The name a step shows for ``node``: its own name, else the op that made it (a
+    nameless constant by its value)."""
+    if node.name:
+        return node.name
+    if node.op is None and node.size == 1:
+        return f"{node.value.item():g}"
+    return node.label()
+
+
+def _bar(node):
+    return rf"\overline{{{latex_name(node_name(node))}}}"
+
+
+# \bar a / \bar y and bare one-letter operands; \text{...} and \mathrm{...} are left alone.
+_RULE_TOKEN = re.compile(r"\\bar\s*([A-Za-z])(?![A-Za-z])|\\(?:text|mathrm|operatorname)\{[^}]*\}|\\[A-Za-z]+|"
+                         r"(?<![A-Za-z])([A-Za-z])(?![A-Za-z])")
+_FORMALS = {1: [("x",), ("z",), ("a",)], 2: [("a", "b"), ("A", "B")]}
+
+
+def _formal_inputs(rule, arity):
+    letters = set(re.findall(r"(?<![A-Za-z\\])([A-Za-z])(?![A-Za-z])", re.sub(r"\\(?:text|mathrm)\{[^}]*\}", "", rule)))
+    for formals in _FORMALS.get(arity, []):
+        if set(formals) <= letters:
+            return formals
+    return None
+
+
+def written_rule(node):
+    """The rule of ``node``'s op (its vector-Jacobian product, LaTeX) with the graph's names
+    put in for the op's formal inputs and output.
+
+    For ``F×C = F × C0``, the rule ``\\bar a = \\bar y \\odot b`` is written
+    ``\\overline{F} = \\overline{\\text{F×C}} \\odot C_{0}``. Concatenation is written slice
+    by slice. Returns ``""`` for a leaf. An op whose rule does not name its operands
+    ``x``/``z``, ``a, b`` or ``A, B`` (e.g. a user-defined op) keeps its rule as it is.
+    """
+    op = node.op
+    if op is None:
+        return ""
+    inputs = node.inputs
+    kind = type(op).__name__
+    if kind == "Concat":
+        lines, start = [], 0
+        for part in inputs:
+            stop = start + part.shape[op.axis]
+            index = ", ".join([":"] * (op.axis % max(node.ndim, 1)) + [f"{start}{{:}}{stop}"])
+            lines.append(rf"{_bar(part)} = {_bar(node)}[{index}]")
+            start = stop
+        return r",\quad ".join(lines)
+    if kind == "Stack":
+        return r",\quad ".join(rf"{_bar(part)} = {_bar(node)}[{i}]" for i, part in enumerate(inputs))
+    formals = _formal_inputs(op.rule, len(inputs))
+    if formals is None:
+        return op.rule
+    names = {f: latex_name(node_name(n)) for f, n in zip(formals, inputs)}
+    bars = {f: _bar(n) for f, n in zip(formals, inputs)}
+    out = latex_name(node_name(node))
+    names.update(y=out, Y=out)
+    bars.update(y=_bar(node), Y=_bar(node))
+    if hasattr(op, "p"):
+        names["p"] = f"{op.p:g}"
+
+    def substitute(match):
+        barred, bare = match.group(1), match.group(2)
+        if barred:
+            return bars.get(barred, match.group(0))
+        if bare:
+            value = names.get(bare, bare)
+            return f"{{{value}}}" if value != bare else bare
+        return match.group(0)
+
+    return _RULE_TOKEN.sub(substitute, op.rule)
+
+
+def format_array(a, max_items=24, precision=4):
+    """Numbers as a student reads them: the whole array when small, else its shape,
+    norm, range and first entries."""
+    a = np.asarray(a)
+    if a.size <= max_items:
+        with np.printoptions(precision=precision, suppress=True, linewidth=72):
+            return np.array2string(a, separator=", ") if a.ndim else f"{a.item():.{precision + 2}g}"
+    flat = a.ravel()
+    with np.printoptions(precision=precision, suppress=True, linewidth=72):
+        head = np.array2string(flat[:6], separator=", ")[:-1] + ", ...]"
+    return (f"shape {a.shape}, ‖·‖ = {np.linalg.norm(flat):.{precision}g}, "
+            f"range [{flat.min():.{precision}g}, {flat.max():.{precision}g}], first {head}")
+
+
+# --- one step, as data -----------------------------------------------------------
+
+@dataclass(frozen=True)
+class StepDetails:
+    """Everything a step shows, as plain data.
+
+    ``incoming`` lists the parts of ``grad`` sent by each consumer of the node, as
+    ``(consumer, argument position, gradient)``; they add up to ``grad`` (the root has
+    none: its gradient is the seed). ``outgoing`` pairs each input with the gradient the
+    op sends it (None for an input that needs no gradient; empty for a leaf).
+    """
+
+    index: int
+    total: int
+    node: Node
+    grad: np.ndarray
+    incoming: tuple
+    rule: str
+    written_rule: str
+    outgoing: tuple
+
+    @property
+    def kind(self):
+        node = self.node
+        if node.op is not None:
+            return f"computed by {node.op.describe()} ({node.op.symbol})"
+        return "parameter (a leaf: its gradient is final)" if node.requires_grad else "constant"
+
+    def text(self):
+        """A plain-text summary (for terminals and logs)."""
+        name = node_name(self.node)
+        lines = [f"step {self.index + 1}/{self.total}: {name} {self.node.shape}, {self.kind}",
+                 f"  gradient flowing in  ∂L/∂{name} = {format_array(self.grad)}"]
+        for consumer, position, g in self.incoming:
+            lines.append(f"    from {node_name(consumer)} (argument {position + 1}): {format_array(g)}")
+        if self.rule:
+            lines.append(f"  rule: {self.written_rule}")
+        for parent, g in self.outgoing:
+            sent = "no gradient (constant)" if g is None else format_array(g)
+            lines.append(f"  sends to {node_name(parent)} {parent.shape}: {sent}")
+        return "\n".join(lines)
+
+    def html(self):
+        """The numbers as HTML with inline LaTeX ($...$), as shown beside the drawing."""
+        name = html.escape(node_name(self.node))
+        bar = _bar(self.node)
+        pre = 'style="margin:2px 0 6px 0; font-size:90%"'
+        parts = [f"<h4 style='margin:0'>step {self.index + 1} of {self.total}: <code>{name}</code> "
+                 f"<small>{self.node.shape}, {html.escape(self.kind)}</small></h4>",
+                 f"<p style='margin:6px 0 0 0'><b>gradient flowing in</b> ${bar} = \\partial L / \\partial "
+                 f"{latex_name(node_name(self.node))}$</p><pre {pre}>{html.escape(format_array(self.grad))}</pre>"]
+        if not self.incoming:
+            parts.append("<p style='margin:0'><i>the root: backward starts here with the seed "
+                         "gradient ∂L/∂L</i></p>")
+        elif len(self.incoming) > 1:
+            parts.append(f"<p style='margin:0'>the sum of {len(self.incoming)} parts, one per use:</p><ul>")
+            for consumer, position, g in self.incoming:
+                parts.append(f"<li>from <code>{html.escape(node_name(consumer))}</code> (argument {position + 1}): "
+                             f"<pre {pre}>{html.escape(format_array(g))}</pre></li>")
+            parts.append("</ul>")
+        if self.rule:
+            parts.append(f"<p style='margin:6px 0 0 0'><b>rule</b> of {html.escape(self.node.op.describe())}: "
+                         f"${self.rule}$</p><p style='margin:4px 0'>written out: ${self.written_rule}$</p>")
+            parts.append("<p style='margin:6px 0 0 0'><b>gradients sent to the inputs</b></p><ul>")
+            for parent, g in self.outgoing:
+                sent = ("<i>nothing: a constant needs no gradient</i>" if g is None
+                        else f"<pre {pre}>{html.escape(format_array(g))}</pre>")
+                parts.append(f"<li>${_bar(parent)}$ <small>{parent.shape}</small>: {sent}</li>")
+            parts.append("</ul>")
+        elif self.node.requires_grad:
+            parts.append(f"<p><i>a parameter: nothing to send on; ${bar}$ is its final gradient.</i></p>")
+        return "\n".join(parts)
+
+
+class StepView:
+    """One step of a ``Stepper``: ``details``, the drawing (``drawing``, ``svg``), and a rich
+    display (the SVG beside the numbers) for Jupyter."""
+
+    def __init__(self, stepper, index):
+        self.stepper, self.index = stepper, index
+
+    @property
+    def step(self):
+        return self.stepper.steps[self.index]
+
+    @property
+    def node(self):
+        return self.step.node
+
+    @property
+    def details(self):
+        return self.stepper.details(self.index)
+
+    @property
+    def drawing(self):
+        return self.stepper.drawing(self.index)
+
+    @property
+    def svg(self):
+        return self.stepper.svg(self.index)
+
+    def html(self):
+        return self.stepper.html(self.index)
+
+    def _repr_html_(self):
+        return self.html()
+
+    def __str__(self):
+        return self.details.text()
+
+    def __repr__(self):
+        return f"<StepView {self.index + 1}/{len(self.stepper)}: {node_name(self.node)}>"
+
+
+# --- the stepper ------------------------------------------------------------------
+
+class Stepper:
+    """Backward of ``root`` recorded step by step, to be drawn and read one node at a time.
+
+    ``grad`` seeds ∂L/∂root (needed when root is not a scalar). ``draw`` makes the drawing
+    of a step: it is called as ``draw(root, highlight=step, visited=nodes, edge_grads=grads,
+    **draw_options)`` and returns a ``graphviz.Digraph``; the default is ``tinygraph.draw``
+    (any function with that signature, e.g. one of ``lstm.diagrams``' views, works).
+
+    ``len(stepper)`` steps; ``stepper[i]`` is a ``StepView``; iterating yields them in
+    backward order. ``details(i)``, ``drawing(i)``, ``svg(i)`` and ``html(i)`` compute what
+    step ``i`` shows; ``widget()`` puts them behind previous / next buttons and a slider.
+    """
+
+    def __init__(self, root, grad=None, draw=None, **draw_options):
+        if not isinstance(root, Node):
+            raise TypeError(f"Stepper: expects the Node to run backward from, got {type(root).__name__}")
+        self.root = root
+        self.steps = tuple(backward_steps(root, grad, accumulate=False))
+        self.draw_function = draw
+        self.draw_options = draw_options
+        self._index = {step.node: i for i, step in enumerate(self.steps)}
+        self._incoming = {}
+        for step in self.steps:
+            for position, (parent, g) in enumerate(zip(step.node.inputs, step.input_grads)):
+                if g is not None:
+                    self._incoming.setdefault(parent, []).append((step.node, position, g))
+        self._svgs = {}
+
+    # --- a sequence of steps
+    def __len__(self):
+        return len(self.steps)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [StepView(self, j) for j in range(len(self))[i]]
+        return StepView(self, self._position(i))
+
+    def __iter__(self):
+        return (StepView(self, i) for i in range(len(self)))
+
+    def _position(self, i):
+        n = len(self.steps)
+        if not isinstance(i, (int, np.integer)) or isinstance(i, bool):
+            raise TypeError(f"Stepper: steps are numbered 0..{n - 1}; got {i!r} (use stepper.index_of(node))")
+        if not -n <= i < n:
+            raise IndexError(f"Stepper: step {i} does not exist; backward of {node_name(self.root)!r} has {n} steps "
+                             f"(0..{n - 1})")
+        return int(i) % n
+
+    def index_of(self, node_or_name):
+        """The step at which ``node`` (or the node named so) gets its gradient."""
+        if isinstance(node_or_name, Node):
+            if node_or_name not in self._index:
+                raise KeyError(f"Stepper: {node_or_name.label()!r} gets no gradient from {node_name(self.root)!r} "
+                               f"(not in its graph, or a constant)")
+            return self._index[node_or_name]
+        found = [i for i, step in enumerate(self.steps) if step.node.name == node_or_name]
+        if not found:
+            names = sorted({s.node.name for s in self.steps if s.node.name})
+            raise KeyError(f"Stepper: no step has a node named {node_or_name!r}; named nodes: {', '.join(names)}")
+        if len(found) > 1:
+            raise KeyError(f"Stepper: {len(found)} steps have a node named {node_or_name!r} (one per time step?); "
+                           f"pass the Node itself, e.g. run.steps[0][{node_or_name!r}]")
+        return found[0]
+
+    def gradient(self, node):
+        """∂L/∂node as recorded (what ``tg.backward(root)`` accumulates into ``node.grad``)."""
+        return np.asarray(self.steps[self.index_of(node)].grad)
+
+    @property
+    def gradients(self):
+        """``{node: ∂L/∂node}`` for every node that backward visits."""
+        return {step.node: np.asarray(step.grad) for step in self.steps}
+
+    # --- what step i shows
+    def details(self, i):
+        """The numbers of step ``i`` as a ``StepDetails``."""
+        i = self._position(i)
+        step = self.steps[i]
+        node = step.node
+        rule = node.op.rule if node.op is not None else ""
+        return StepDetails(
+            index=i, total=len(self.steps), node=node, grad=step.grad,
+            incoming=tuple(self._incoming.get(node, ())),
+            rule=rule, written_rule=written_rule(node) if rule else "",
+            outgoing=tuple(zip(node.inputs, step.input_grads)) if node.op is not None else (),
+        )
+
+    def visited(self, i):
+        """The nodes processed before step ``i`` (their gradients are complete)."""
+        return [step.node for step in self.steps[:self._position(i)]]
+
+    def edge_grads(self, i):
+        """``{(input, consumer): gradient}`` for every edge backward has sent along up to and
+        including step ``i``."""
+        sent = {}
+        for step in self.steps[:self._position(i) + 1]:
+            for parent, g in zip(step.node.inputs, step.input_grads):
+                if g is not None:
+                    key = (parent, step.node)
+                    sent[key] = g if key not in sent else sent[key] + g      # x * x: both arguments
+        return sent
+
+    def drawing(self, i):
+        """The graph drawn for step ``i``: the step highlighted, processed nodes marked and the
+        gradients sent so far written on the edges (a ``graphviz.Digraph``)."""
+        i = self._position(i)
+        draw = self.draw_function
+        if draw is None:
+            from .draw import draw
+        return draw(self.root, highlight=self.steps[i], visited=self.visited(i), edge_grads=self.edge_grads(i),
+                    **self.draw_options)
+
+    def svg(self, i):
+        """The drawing of step ``i`` as an SVG string (rendered once, then cached)."""
+        i = self._position(i)
+        if i not in self._svgs:
+            svg = self.drawing(i).pipe(format="svg", encoding="utf-8")
+            self._svgs[i] = svg[svg.find("<svg"):]        # drop the XML prologue to inline it in HTML
+        return self._svgs[i]
+
+    def html(self, i):
+        """Step ``i`` as one HTML block: the drawing on the left, the numbers on the right."""
+        return ("<div style='display:flex; gap:16px; align-items:flex-start'>"
+                f"<div style='flex:0 1 auto; max-width:62%; overflow:auto'>{self.svg(i)}</div>"
+                f"<div style='flex:1 1 38%; min-width:260px'>{self.details(i).html()}</div></div>")
+
+    # --- the widget
+    def widget(self, start=0):
+        """Previous / next buttons and a slider over the steps (needs ipywidgets)."""
+        import ipywidgets as widgets
+
+        start = self._position(start)
+        last = len(self.steps) - 1
+        slider = widgets.IntSlider(value=start, min=0, max=last, description="step", continuous_update=False,
+                                   readout_format="d", layout=widgets.Layout(width="50%"))
+        previous = widgets.Button(description="◀ previous", layout=widgets.Layout(width="auto"))
+        following = widgets.Button(description="next ▶", layout=widgets.Layout(width="auto"))
+        graph = widgets.HTML(layout=widgets.Layout(flex="0 1 auto", max_width="62%", overflow="auto"))
+        numbers = widgets.HTMLMath(layout=widgets.Layout(flex="1 1 38%", min_width="260px"))
+
+        def show(change=None):
+            graph.value = self.svg(slider.value)
+            numbers.value = self.details(slider.value).html()
+            previous.disabled, following.disabled = slider.value == 0, slider.value == last
+
+        def move(delta):
+            slider.value = min(max(slider.value + delta, 0), last)
+
+        slider.observe(show, names="value")
+        previous.on_click(lambda _: move(-1))
+        following.on_click(lambda _: move(+1))
+        show()
+        box = widgets.VBox([widgets.HBox([previous, slider, following]), widgets.HBox([graph, numbers])])
+        box.slider, box.previous, box.next, box.graph, box.numbers = slider, previous, following, graph, numbers
+        return box
+
+    def _ipython_display_(self):
+        from IPython.display import HTML, display
+
+        try:
+            display(self.widget())
+        except ImportError:
+            display(HTML("<p><i>ipywidgets is not installed: showing the first step; index the stepper "
+                         "(<code>stepper[i]</code>) or iterate over it to see the others.</i></p>" + self.html(0)))
+
+    def __repr__(self):
+        return f"<Stepper: backward of {node_name(self.root)!r} in {len(self.steps)} steps>"
