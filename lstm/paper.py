@@ -62,6 +62,7 @@ ACTIVATIONS = {
     "sigmoid": (_sigmoid, lambda a: _sigmoid(a) * (1.0 - _sigmoid(a))),
     "tanh": (np.tanh, lambda a: 1.0 - np.tanh(a) ** 2),
     "identity": (lambda a: np.asarray(a, dtype=float), lambda a: np.ones_like(np.asarray(a, dtype=float))),
+    "relu": (lambda a: np.maximum(a, 0.0), lambda a: (np.asarray(a) > 0).astype(float)),
 }
 """name -> (f, f'), the activations PaperLSTM accepts by name."""
 
