@@ -37,7 +37,7 @@ import numpy as np
 from .backprop import backward_steps
 from .node import Node
 
-__all__ = ["StepDetails", "StepView", "Stepper", "format_array", "latex_name", "written_rule"]
+__all__ = ["StepDetails", "StepView", "Stepper", "format_array", "latex_name", "plain_rule", "written_rule"]
 
 
 # --- how names, rules and numbers are written ------------------------------------
@@ -75,6 +75,12 @@ def _bar(node):
     return rf"\overline{{{latex_name(node_name(node))}}}"
 
 
+def _operand(node):
+    """A node's name where it stands as an operand: bracketed when it is an expression."""
+    name = latex_name(node_name(node))
+    return f"({name})" if name.startswith(r"\text") else name
+
+
 # \bar a / \bar y and bare one-letter operands; \text{...} and \mathrm{...} are left alone.
 _RULE_TOKEN = re.compile(r"\\bar\s*([A-Za-z])(?![A-Za-z])|\\(?:text|mathrm|operatorname)\{[^}]*\}|\\[A-Za-z]+|"
                          r"(?<![A-Za-z])([A-Za-z])(?![A-Za-z])")
@@ -108,17 +114,19 @@ def written_rule(node):
         for part in inputs:
             stop = start + part.shape[op.axis]
             index = ", ".join([":"] * (op.axis % max(node.ndim, 1)) + [f"{start}{{:}}{stop}"])
-            lines.append(rf"{_bar(part)} = {_bar(node)}[{index}]")
+            if part.requires_grad:
+                lines.append(rf"{_bar(part)} = {_bar(node)}[{index}]")
             start = stop
         return r",\quad ".join(lines)
     if kind == "Stack":
-        return r",\quad ".join(rf"{_bar(part)} = {_bar(node)}[{i}]" for i, part in enumerate(inputs))
+        return r",\quad ".join(rf"{_bar(part)} = {_bar(node)}[{i}]" for i, part in enumerate(inputs)
+                                if part.requires_grad)
     formals = _formal_inputs(op.rule, len(inputs))
     if formals is None:
         return op.rule
-    names = {f: latex_name(node_name(n)) for f, n in zip(formals, inputs)}
+    names = {f: _operand(n) for f, n in zip(formals, inputs)}
     bars = {f: _bar(n) for f, n in zip(formals, inputs)}
-    out = latex_name(node_name(node))
+    out = _operand(node)
     names.update(y=out, Y=out)
     bars.update(y=_bar(node), Y=_bar(node))
     if hasattr(op, "p"):
@@ -130,10 +138,30 @@ def written_rule(node):
             return bars.get(barred, match.group(0))
         if bare:
             value = names.get(bare, bare)
-            return f"{{{value}}}" if value != bare else bare
+            if value == bare:
+                return bare
+            text, start, end = match.string, match.start(), match.end()
+            if value.startswith("(") and text[start - 1:start] == "(" and text[end:end + 1] == ")":
+                value = value[1:-1]                     # σ(x) -> σ(a + b), not σ((a + b))
+            return f"{{{value}}}"
         return match.group(0)
 
     return _RULE_TOKEN.sub(substitute, op.rule)
+
+
+_PLAIN = [(r"\\overline\{\\text\{([^}]*)\}\}", r"∂L/∂(\1)"), (r"\\overline\{((?:[^{}]|\{[^{}]*\})*)\}", r"∂L/∂\1"), (r"\\(?:text|mathrm)\{([^}]*)\}", r"\1"),
+          (r"\\odot", "⊙"), (r"\\top", "ᵀ"), (r"\^2", "²"), (r"\\quad", "   "), (r"\\,", " "),
+          (r"\\sigma", "σ"), (r"\\tanh", "tanh"), (r"\\iota", "ι"), (r"\\phi", "φ"), (r"\\omega", "ω"),
+          (r"\\delta", "δ"), (r"\\bar\s*", "∂L/∂"), (r"\\([#$%&_{}^])", r"\1"), (r"[{}]", ""), (r"\\", ""),
+          (r"\s*,\s*(?=∂L)", ",  "), (r" +(?=[)\]])", "")]
+
+
+def plain_rule(latex):
+    """A rule in LaTeX as plain text: ``\\overline{v} = \\overline{L} \\odot (1 - \\tanh^2 {v})``
+    -> ``∂L/∂v = ∂L/∂L ⊙ (1 - tanh² v)``."""
+    for pattern, repl in _PLAIN:
+        latex = re.sub(pattern, repl, latex)
+    return re.sub(r"  +(?!∂)", " ", latex).strip()
 
 
 def format_array(a, max_items=24, precision=4):
@@ -186,7 +214,7 @@ class StepDetails:
         for consumer, position, g in self.incoming:
             lines.append(f"    from {node_name(consumer)} (argument {position + 1}): {format_array(g)}")
         if self.rule:
-            lines.append(f"  rule: {self.written_rule}")
+            lines.append(f"  rule: {plain_rule(self.written_rule)}")
         for parent, g in self.outgoing:
             sent = "no gradient (constant)" if g is None else format_array(g)
             lines.append(f"  sends to {node_name(parent)} {parent.shape}: {sent}")
