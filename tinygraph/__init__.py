@@ -17,6 +17,7 @@ from .ops import (Op, add, apply, concat, cross_entropy, div, exp, getitem, log,
                   power, relu, reshape, sigmoid, stack, sub, sum, tanh, transpose, unbroadcast)
 from .scope import scope, scope_path
 from . import io, optim  # tg.optim.SGD / Adam / clip_grad_norm, tg.io.save_arrays / load_arrays
+from .draw import draw  # tg.draw(root, ...) -> graphviz.Digraph; see tinygraph/draw.py
 
 __all__ = [
     "AnomalyError", "BackwardStep", "DtypeError", "GradReport", "GraphError", "Node", "Op", "ShapeError",

@@ -1,0 +1,313 @@
+"""tinygraph.draw: render to SVG and read the drawing back with xml.etree."""
+import re
+import xml.etree.ElementTree as ET
+
+import graphviz
+import numpy as np
+import pytest
+
+import tinygraph as tg
+from tinygraph.draw import ROLE_COLORS, GraphvizNotFound, edge_gradients, grad_norm, summarize
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+class Svg:
+    """The nodes, edges and clusters of a rendered drawing, by their texts."""
+
+    def __init__(self, dot):
+        self.root = ET.fromstring(dot.pipe(format="svg"))
+        self.nodes, self.edges, self.clusters = {}, {}, {}
+        for g in self.root.iter(f"{SVG}g"):
+            kind = g.get("class")
+            if kind not in ("node", "edge", "cluster"):
+                continue
+            title = g.find(f"{SVG}title").text
+            getattr(self, kind + "s" if kind != "cluster" else "clusters")[title] = g
+
+    @staticmethod
+    def texts(g):
+        return [t.text for t in g.iter(f"{SVG}text") if t.text and t.text.strip()]
+
+    def node_with(self, text):
+        found = [g for g in self.nodes.values() if text in self.texts(g)]
+        assert len(found) == 1, f"{len(found)} nodes show {text!r}"
+        return found[0]
+
+    def cluster(self, label):
+        found = [g for g in self.clusters.values() if label in self.texts(g)]
+        assert len(found) == 1, f"{len(found)} clusters labelled {label!r}"
+        return found[0]
+
+    def edge_labels(self):
+        return {title: self.texts(g) for title, g in self.edges.items()}
+
+
+def outline(g):
+    """The shape drawn for a node or cluster (path or polygon element)."""
+    return next(e for e in g.iter() if e.tag in (f"{SVG}path", f"{SVG}polygon", f"{SVG}ellipse"))
+
+
+def bbox(g):
+    el = outline(g)
+    nums = [float(v) for v in re.findall(r"-?\d+\.?\d*", el.get("d") or el.get("points"))]
+    xs, ys = nums[0::2], nums[1::2]
+    return min(xs), min(ys), max(xs), max(ys)
+
+
+def small_graph():
+    W = tg.parameter([[0.5, -1.0, 0.25], [0.3, 0.2, -0.7]], name="W")
+    x = tg.tensor([[1.0], [2.0], [-1.0]], name="x")
+    with tg.scope("t=1"):
+        with tg.scope("forget gate"):
+            F = tg.sigmoid(W @ x + 1.0, name="F")
+        y = tg.sum(F * F, name="y")
+    loss = tg.mul(y, 2.0, name="L")
+    return W, x, F, y, loss
+
+
+def stepped_graph(steps=3):
+    """h_t = σ(W h_t-1) × x_t for t = 1..steps, each step a scope with a "gate" scope inside."""
+    W = tg.parameter(np.full((2, 2), 0.4), name="W")
+    h = tg.tensor(np.ones((2, 1)), name="h0")
+    xs = [tg.tensor(np.full((2, 1), 0.5 + t), name=f"x{t}") for t in range(1, steps + 1)]
+    for t in range(1, steps + 1):
+        with tg.scope(f"t={t}"):
+            with tg.scope("gate"):
+                g = tg.sigmoid(W @ h, name="g")
+            h = tg.mul(g, xs[t - 1], name="h")
+    return W, xs, h, tg.sum(h, name="L")
+
+
+def test_records_show_name_shape_value_and_grad_after_backward():
+    W, x, F, y, loss = small_graph()
+    tg.backward(loss)
+    svg = Svg(tg.draw(loss))
+    texts = svg.texts(svg.node_with("W"))
+    assert "2×3" in texts and summarize(W.value) in texts
+    assert f"grad {summarize(W.grad)}" in texts
+    assert "grad 1" in svg.texts(svg.node_with("L"))
+    assert not any(t.startswith("grad") for t in svg.texts(svg.node_with("x")))   # x needs no gradient
+
+
+def test_values_and_grads_can_be_left_out():
+    W, x, F, y, loss = small_graph()
+    tg.backward(loss)
+    svg = Svg(tg.draw(loss, values=False, grads=False))
+    assert svg.texts(svg.node_with("W")) == ["W", "2×3"]
+
+
+def test_op_nodes_show_the_op_symbols():
+    *_, loss = small_graph()
+    svg = Svg(tg.draw(loss))
+    op_texts = [svg.texts(g) for title, g in svg.nodes.items() if title.startswith("o")]
+    assert sorted(t[0] for t in op_texts) == sorted(["@", "+", "σ", "×", "Σ", "×"])
+
+
+def test_roles_are_told_apart_by_fill_colour():
+    W, x, F, y, loss = small_graph()
+    svg = Svg(tg.draw(loss))
+    fill = {name: outline(svg.node_with(name)).get("fill").upper() for name in ("W", "x", "F", "L")}
+    assert fill == {"W": ROLE_COLORS["parameter"][0], "x": ROLE_COLORS["input"][0],
+                    "F": ROLE_COLORS["intermediate"][0], "L": ROLE_COLORS["output"][0]}
+    constants = [g for g in svg.nodes.values()
+                 if outline(g).get("fill", "").upper() == ROLE_COLORS["constant"][0]]
+    assert sorted(svg.texts(g)[0] for g in constants) == ["1", "2"]
+
+
+def test_legend_names_every_role():
+    *_, loss = small_graph()
+    svg = Svg(tg.draw(loss, legend=True))
+    texts = svg.texts(svg.nodes["legend"])
+    for role in ROLE_COLORS:
+        assert role in texts
+
+
+def test_scopes_become_nested_clusters():
+    *_, loss = small_graph()
+    svg = Svg(tg.draw(loss))
+    outer, inner = bbox(svg.cluster("t=1")), bbox(svg.cluster("forget gate"))
+    assert outer[0] <= inner[0] and outer[1] <= inner[1] and inner[2] <= outer[2] and inner[3] <= outer[3]
+    f_box, outer_box = bbox(svg.node_with("F")), outer
+    assert outer_box[0] <= f_box[0] and f_box[2] <= outer_box[2]
+    l_box = bbox(svg.node_with("L"))
+    assert l_box[0] > outer[2] or l_box[2] < outer[0] or l_box[1] > outer[3] or l_box[3] < outer[1]
+
+
+def test_several_roots_are_drawn_together():
+    W, xs, h, loss = stepped_graph(2)
+    other = tg.tanh(h, name="other")
+    svg = Svg(tg.draw([loss, other]))
+    for name in ("L", "other"):
+        assert outline(svg.node_with(name)).get("fill").upper() == ROLE_COLORS["output"][0]
+
+
+SPECIAL = ['a<b>c', 'x & y', 'say "hi"', "it's", "{braces}", "a|b", "ι φ ω", "back\\slash", "<>", "\\N"]
+
+
+@pytest.mark.parametrize("name", SPECIAL)
+def test_any_characters_in_names_render_as_written(name):
+    p = tg.parameter([1.0, 2.0], name=name)
+    with tg.scope(name):
+        y = tg.tanh(p, name=name + "!")
+    dot = tg.draw(tg.sum(y, name="L"))
+    svg = Svg(dot)
+    assert name in svg.texts(svg.node_with(name))
+    assert name + "!" in svg.texts(svg.node_with(name + "!"))
+    svg.cluster(name)
+
+
+def test_collapse_turns_scopes_into_single_nodes():
+    W, xs, h, loss = stepped_graph(3)
+    count = lambda **kw: len(Svg(tg.draw(loss, junctions=False, **kw)).nodes)
+    # 5 leaves, 10 ops each with a record: 25 drawn nodes
+    assert count() == 25
+    assert count(collapse=2) == 25 - 3 * 3              # per step: @, σ and their records -> 1
+    assert count(collapse="gate") == 25 - 3 * 3
+    assert count(collapse="t=*") == 25 - 3 * 5          # per step: 3 ops, 3 records -> 1
+    assert count(collapse=1) == 25 - 3 * 5
+    assert count(collapse="t=2") == 25 - 5
+    assert count(collapse="t=2/gate") == 25 - 3
+    assert count(collapse=("t=2", "gate")) == 25 - 3
+    assert count(collapse=["t=1", "t=3/gate"]) == 25 - 5 - 3
+
+
+def test_collapsed_scope_is_labelled_and_hands_its_output_on():
+    W, xs, h, loss = stepped_graph(3)
+    dot = tg.draw(loss, collapse="t=*")
+    svg = Svg(dot)
+    groups = {v.name: v for v in dot.vertices if v.kind == "group"}
+    assert sorted(groups) == ["t=1", "t=2", "t=3"]
+    assert "→ h" in svg.texts(svg.nodes[groups["t=1"].id])
+    assert f"{groups['t=1'].id}->{groups['t=2'].id}" in svg.edges
+    assert f"{groups['t=2'].id}->{groups['t=3'].id}" in svg.edges
+
+
+def test_records_option_keeps_only_named_values():
+    *_, loss = small_graph()
+    named = Svg(tg.draw(loss, records="named"))
+    assert len(Svg(tg.draw(loss)).nodes) - len(named.nodes) == 3     # unnamed @, + and × results
+    ends = Svg(tg.draw(loss, records="ends"))
+    assert ["σ", "F"] in [ends.texts(g) for g in ends.nodes.values()]
+
+
+def test_a_value_entering_a_cluster_twice_goes_through_one_junction():
+    x = tg.parameter([1.0, -2.0], name="x")
+    with tg.scope("block"):
+        y = tg.add(tg.tanh(x), tg.sigmoid(x), name="y")
+    dot = tg.draw(tg.sum(y, name="L"))
+    svg = Svg(dot)
+    x_id = dot.vertex_of(x).id
+    out_of_x = [t for t in svg.edges if t.startswith(x_id + "->")]
+    assert len(out_of_x) == 1 and out_of_x[0].split("->")[1].startswith("j")
+    assert len(Svg(tg.draw(y.sum(), junctions=False)).edges) == len(svg.edges) - 1
+
+
+def test_edge_grads_label_each_edge_with_the_norm_of_the_gradient_it_carries():
+    W, x, F, y, loss = small_graph()
+    dot = tg.draw(loss, edge_grads=True)
+    labels = Svg(dot).edge_labels()
+    # an independent reference: central differences of the loss with respect to W
+    numeric = tg.numerical_gradient(lambda w: 2.0 * tg.sum(tg.sigmoid(w @ x + 1.0) ** 2), [np.array(W.value)])[0]
+    shown = float(labels[next(t for t in labels if t.startswith(dot.vertex_of(W).id + "->"))][0].replace("−", "-"))
+    assert shown == pytest.approx(grad_norm(numeric), rel=2e-3)
+    assert W.grad is None                      # edge_grads=True does not touch .grad
+
+
+def test_pen_width_grows_with_the_gradient_norm():
+    W, xs, h, loss = stepped_graph(3)
+    dot = tg.draw(loss, edge_grads=True)
+    widths = {}
+    for edge in dot.edges:
+        if edge.grad:
+            widths[edge.grad] = float(re.search(rf'{edge.src.id} -> {edge.dst.id} \[.*?penwidth=([\d.]+)',
+                                                dot.source).group(1))
+    ordered = [widths[g] for g in sorted(widths)]
+    assert ordered == sorted(ordered) and ordered[0] < ordered[-1]
+
+
+def test_edge_grads_mapping_is_used_as_given():
+    a = tg.parameter([3.0, 4.0], name="a")
+    y = tg.tanh(a, name="y")
+    dot = tg.draw(y, edge_grads={(a, y): np.array([0.0, 5.0])})
+    assert "5" in Svg(dot).edge_labels()[f"{dot.vertex_of(a).id}->{dot.vertex_of(y).id.replace('n', 'o')}"]
+
+
+def test_highlighted_backward_step_stands_out_with_its_input_gradients():
+    W, x, F, y, loss = small_graph()
+    steps = list(tg.backward_steps(loss))
+    step = next(s for s in steps if s.node is F)
+    visited = [s.node for s in steps[:step.index + 1]]
+    dot = tg.draw(loss, highlight=step, visited=visited)
+    svg = Svg(dot)
+    assert outline(svg.node_with("F")).get("stroke").upper() == "#D62728"
+    sigma = svg.nodes[dot.vertex_of(F).id.replace("n", "o")]
+    assert outline(sigma).get("stroke").upper() == "#D62728"
+    into_sigma = [g for t, g in svg.edges.items() if t.endswith("->" + dot.vertex_of(F).id.replace("n", "o"))]
+    assert len(into_sigma) == 1
+    label = float(svg.texts(into_sigma[0])[0].replace("−", "-"))
+    assert label == pytest.approx(grad_norm(step.input_grads[0]), rel=1e-2)
+    assert into_sigma[0].find(f"{SVG}path").get("stroke").upper() == "#D62728"
+
+
+def test_nodes_not_yet_visited_are_faded_and_visited_ones_are_not():
+    W, x, F, y, loss = small_graph()
+    steps = list(tg.backward_steps(loss, accumulate=False))
+    dot = tg.draw(loss, visited=[s.node for s in steps[:3]], highlight=steps[2].node)
+    svg = Svg(dot)
+    assert outline(svg.node_with("W")).get("stroke-dasharray")        # still to come
+    assert not outline(svg.node_with("L")).get("stroke-dasharray")    # visited
+    assert not outline(svg.node_with("x")).get("stroke-dasharray")    # needs no gradient
+
+
+def test_layout_is_left_to_right_by_default_and_top_to_bottom_on_request():
+    *_, loss = small_graph()
+    lr, tb = Svg(tg.draw(loss)), Svg(tg.draw(loss, rankdir="TB"))
+    (wx, wy, *_), (lx, ly, *_) = bbox(lr.node_with("W")), bbox(lr.node_with("L"))
+    assert lx > wx
+    (wx, wy, *_), (lx, ly, *_) = bbox(tb.node_with("W")), bbox(tb.node_with("L"))
+    assert ly > wy
+
+
+def test_drawing_is_a_graphviz_digraph_that_displays_in_jupyter():
+    *_, loss = small_graph()
+    dot = tg.draw(loss, title="a <title>")
+    assert isinstance(dot, graphviz.Digraph)
+    assert dot._repr_mimebundle_()["image/svg+xml"].lstrip().startswith("<?xml")
+
+
+def test_without_dot_source_works_and_rendering_says_how_to_install(monkeypatch, tmp_path):
+    *_, loss = small_graph()
+    monkeypatch.setenv("PATH", str(tmp_path))
+    dot = tg.draw(loss)
+    assert "digraph" in dot.source
+    for render in (lambda: dot.pipe(format="svg"), lambda: dot.render(tmp_path / "g", format="png")):
+        with pytest.raises(GraphvizNotFound) as info:
+            render()
+        message = str(info.value)
+        assert "apt-get install graphviz" in message and "brew install graphviz" in message
+        assert isinstance(info.value, graphviz.ExecutableNotFound)
+        assert info.value.__suppress_context__
+
+
+def test_bad_arguments_are_refused_clearly():
+    *_, loss = small_graph()
+    with pytest.raises(TypeError, match="draw: expects a Node"):
+        tg.draw(3.0)
+    with pytest.raises(ValueError, match="collapse depth"):
+        tg.draw(loss, collapse=0)
+    with pytest.raises(ValueError, match="rankdir"):
+        tg.draw(loss, rankdir="XY")
+    with pytest.raises(TypeError, match="highlight"):
+        tg.draw(loss, highlight="F")
+    W = tg.parameter(np.ones(3), name="W")
+    with pytest.raises(ValueError, match="scalar loss"):
+        tg.draw(tg.tanh(W), edge_grads=True)
+
+
+def test_edge_gradients_sum_over_repeated_use():
+    a = tg.parameter([1.0, 2.0], name="a")
+    y = (a * a).sum()
+    edges, nodes = edge_gradients(y)
+    (key,) = [k for k in edges if k[0] is a]
+    np.testing.assert_allclose(edges[key], 2 * a.value)

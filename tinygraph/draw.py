@@ -1,0 +1,600 @@
+"""Graphviz drawings of any tinygraph graph.
+
+``draw(root)`` returns a ``graphviz.Digraph``: it shows inline in Jupyter, and
+``.render()``, ``.pipe()`` and ``.source`` work as users of the graphviz package expect.
+
+>>> import tinygraph as tg
+>>> W = tg.parameter([[0.5, -1.0]], name="W")
+>>> x = tg.tensor([[2.0], [3.0]], name="x")
+>>> y = tg.sigmoid(W @ x, name="y")
+>>> dot = tg.draw(y)                       # LR, clusters from scopes, values shown
+>>> svg = dot.pipe(format="svg")           # needs Graphviz's `dot` program
+>>> print(dot.source)                      # always works, even without `dot`
+
+What is drawn:
+
+- every value is a *record* (a small table: name, shape, value summary, gradient
+  summary once backward ran), coloured by role: parameter, input, constant,
+  intermediate, output (a root). ``records="named"`` keeps records only for leaves,
+  roots and named values; ``"ends"`` only for leaves and roots.
+- every op is a small shape labelled with its ``symbol`` (×, +, σ, tanh, @, [;] ...),
+  placed between its inputs' records and its result's record.
+- scopes (``with tg.scope("t=2"): with tg.scope("forget gate"): ...``) become nested
+  clusters. ``collapse=`` turns scopes into single nodes: a depth (``collapse=2``), a
+  scope name or glob (``"forget gate"``, ``"t=*"``), a path (``"t=2/forget gate"``) or
+  a list of these. A value that enters a cluster and is used there several times goes
+  in through one junction point, so a cluster has one entry per value.
+
+The backward overlay (what the notebook stepper redraws at every step):
+
+- ``highlight=`` a ``tg.BackwardStep`` or a Node: that node (its op and its record)
+  and its incoming and outgoing edges are drawn in red and thick. For a BackwardStep
+  the gradients the step sends to its inputs label the incoming edges.
+- ``visited=`` the nodes backward has already processed: they keep their colours;
+  nodes that need a gradient but are not visited yet are drawn faded and dashed.
+- ``edge_grads=`` a mapping ``{(input_node, consumer_node): gradient array}`` or
+  ``True`` (computed from the first root, a scalar loss, with
+  ``tg.backward_steps(root, accumulate=False)``; ``.grad`` is not touched). Each edge
+  is labelled with the norm of the gradient flowing back along it, and its pen width
+  grows with the magnitude (log scale), so vanishing gradients are visible.
+
+Without Graphviz's ``dot`` program ``.source`` still works, and rendering raises
+``GraphvizNotFound`` (a ``graphviz.ExecutableNotFound``) saying how to install it.
+"""
+import fnmatch
+import html
+import math
+from dataclasses import dataclass, field
+
+import graphviz
+import numpy as np
+
+from .backprop import BackwardStep, backward_steps, topological_order
+from .node import Node
+
+INSTALL_HINT = (
+    "Graphviz's `dot` program was not found on PATH; drawings need it to render (the DOT "
+    "source is still available as .source). Install Graphviz: `sudo apt-get install graphviz` "
+    "(Debian/Ubuntu), `brew install graphviz` (macOS), `conda install -c conda-forge graphviz`, "
+    "or see https://graphviz.org/download/"
+)
+
+FONT = "Helvetica,Arial,sans-serif"
+
+#: fill and border colour of each role (colour-blind safe pairs, light fills for print)
+ROLE_COLORS = {
+    "parameter": ("#FDE3C8", "#D9730D"),
+    "input": ("#D6E6F5", "#2B6CB0"),
+    "constant": ("#EEEEEE", "#8C8C8C"),
+    "intermediate": ("#FFFFFF", "#6B6B6B"),
+    "output": ("#D5EFD5", "#2F8132"),
+}
+OP_COLORS = ("#FFF5CC", "#B38F00")
+GROUP_COLORS = ("#ECE6F6", "#6A51A3")
+HIGHLIGHT = "#D62728"
+GRAD_FONT = "#B2182B"
+FADED = "#B0B0B0"
+
+
+class GraphvizNotFound(graphviz.ExecutableNotFound):
+    """Rendering needs Graphviz's ``dot`` program, which is not installed (or not on PATH)."""
+
+    def __init__(self):
+        RuntimeError.__init__(self, INSTALL_HINT)
+
+
+class Drawing(graphviz.Digraph):
+    """A ``graphviz.Digraph`` whose rendering explains how to install Graphviz when
+    ``dot`` is missing, and which knows the vertices it was drawn from
+    (``vertices``, ``vertex_of(node)``)."""
+
+    vertices = ()
+    edges = ()
+    _where = None
+
+    def pipe(self, *args, **kwargs):
+        try:
+            return super().pipe(*args, **kwargs)
+        except graphviz.ExecutableNotFound:
+            raise GraphvizNotFound() from None
+
+    def render(self, *args, **kwargs):
+        try:
+            return super().render(*args, **kwargs)
+        except graphviz.ExecutableNotFound:
+            raise GraphvizNotFound() from None
+
+    def vertex_of(self, node):
+        """The vertex showing ``node``'s value (its record, its op, its group or None if hidden)."""
+        return (self._where or {}).get(node)
+
+
+@dataclass(eq=False)
+class Vertex:
+    """One drawn node. ``kind`` is "data" (a record), "op", "group" (a collapsed scope)
+    or "junction"; ``nodes`` are the tinygraph nodes it stands for; ``scope`` is the
+    cluster it sits in; ``role`` is parameter/input/constant/intermediate/output/op/group."""
+
+    id: str
+    kind: str
+    nodes: list
+    scope: tuple
+    role: str
+    name: str = ""
+
+
+@dataclass(eq=False)
+class Edge:
+    """One drawn edge carrying the value of ``node`` from ``src`` to ``dst``; ``consumers``
+    are the nodes in ``dst`` that use it (empty for an op's edge to its own record)."""
+
+    src: Vertex
+    dst: Vertex
+    node: Node
+    consumers: list = field(default_factory=list)
+    count: int = 1
+    grad: object = None
+
+
+# --- text --------------------------------------------------------------------
+
+def _html(text):
+    """Escape any text for an HTML-like label: <, >, &, quotes, control characters."""
+    text = "".join(ch if ch.isprintable() or ch == "\n" else f"\\x{ord(ch):02x}" for ch in str(text))
+    # Graphviz expands escapes like \N (the node's id) even in HTML-like labels: double backslashes
+    return html.escape(text.replace("\\", "\\\\"), quote=True).replace("\n", "<BR/>")
+
+
+def _plain(text):
+    """A quoted-string label that DOT shows as written: backslashes doubled, never HTML-like."""
+    text = "".join(ch if ch.isprintable() else " " for ch in str(text))
+    return graphviz.nohtml(text.replace("\\", "\\\\"))
+
+
+def _tooltip(text):
+    """A tooltip: Graphviz expands escapes in tooltips twice (\\N becomes the node id), so a
+    backslash is shown as the look-alike ⧵ there."""
+    text = "".join(ch if ch.isprintable() else " " for ch in str(text))
+    return graphviz.nohtml(text.replace("\\", "\u29f5"))
+
+
+def _num(v):
+    if not np.isfinite(v):
+        return str(v)
+    return f"{v:.3g}".replace("-", "−")
+
+
+def summarize(arr):
+    """A short text for an array: the number, the tiny array, or min/mean/max."""
+    arr = np.asarray(arr)
+    if arr.size == 0:
+        return "empty"
+    if arr.size == 1:
+        return _num(float(arr.reshape(-1)[0]))
+    if arr.size <= 4:
+        return np.array2string(arr, separator=", ", formatter={"float_kind": _num}).replace("\n", "")
+    finite = arr[np.isfinite(arr)]
+    bad = arr.size - finite.size
+    text = "no finite values" if finite.size == 0 else (
+        f"{_num(finite.min())} … {_num(finite.mean())} … {_num(finite.max())}")
+    return text + (f"  ({bad} NaN/Inf)" if bad else "")
+
+
+def grad_norm(g):
+    """The Euclidean (Frobenius) norm of a gradient, as a float."""
+    g = np.asarray(g, dtype=np.float64)
+    return float(np.sqrt(np.sum(g * g)))
+
+
+def _shape_text(node):
+    text = "scalar" if node.ndim == 0 else "×".join(str(n) for n in node.shape)
+    return text if node.dtype == np.float64 else f"{text} {node.dtype}"
+
+
+# --- which vertex a node belongs to --------------------------------------------
+
+def _collapse_rule(collapse):
+    """A function scope -> the collapsed prefix it belongs to (or None)."""
+    if collapse is None or collapse is False:
+        return lambda scope: None
+    if isinstance(collapse, bool) or (isinstance(collapse, int) and collapse < 1):
+        raise ValueError(f"draw: collapse depth must be an integer >= 1, got {collapse!r}")
+    if isinstance(collapse, int):
+        return lambda scope: scope[:collapse] if len(scope) >= collapse else None
+    specs = [collapse] if isinstance(collapse, (str, tuple)) else list(collapse)
+    patterns = []
+    for spec in specs:
+        parts = tuple(spec.split("/")) if isinstance(spec, str) else tuple(spec)
+        if not parts or not all(isinstance(p, str) and p for p in parts):
+            raise ValueError(f"draw: collapse= takes scope names, paths like 't=2/forget gate', "
+                             f"globs like 't=*', tuples of names or a depth; got {spec!r}")
+        patterns.append(parts)
+
+    def rule(scope):
+        best = None
+        for parts in patterns:
+            if len(parts) == 1:       # a name: matches at any depth
+                hits = [i for i, s in enumerate(scope) if fnmatch.fnmatchcase(s, parts[0])]
+                key = scope[:hits[0] + 1] if hits else None
+            else:                     # a path: matches from the outermost scope
+                ok = len(scope) >= len(parts) and all(
+                    fnmatch.fnmatchcase(s, p) for s, p in zip(scope, parts))
+                key = scope[:len(parts)] if ok else None
+            if key is not None and (best is None or len(key) < len(best)):
+                best = key
+        return best
+
+    return rule
+
+
+def _role(node, roots):
+    if node in roots:
+        return "output"
+    if node.op is None:
+        if node.requires_grad:
+            return "parameter"
+        return "input" if node.name is not None else "constant"
+    return "intermediate"
+
+
+def _roots(roots):
+    if isinstance(roots, Node):
+        return [roots]
+    try:
+        roots = list(roots)
+    except TypeError:
+        raise TypeError(f"draw: expects a Node or an iterable of Nodes, got {type(roots).__name__}") from None
+    bad = [r for r in roots if not isinstance(r, Node)]
+    if bad or not roots:
+        raise TypeError(f"draw: expects a Node or a non-empty iterable of Nodes; got "
+                        f"{', '.join(type(b).__name__ for b in bad) or 'nothing'}")
+    return roots
+
+
+def edge_gradients(loss):
+    """``({(input, consumer): gradient}, {node: ∂L/∂node})`` from one backward pass of the
+    scalar ``loss`` (``.grad`` is not touched). What ``draw(..., edge_grads=True)`` uses."""
+    edges, node_grads = {}, {}
+    for step in backward_steps(loss, accumulate=False):
+        node_grads[step.node] = step.grad
+        for parent, g in zip(step.node.inputs, step.input_grads):
+            if g is not None:
+                key = (parent, step.node)
+                edges[key] = g if key not in edges else edges[key] + g
+    return edges, node_grads
+
+
+class _Builder:
+    """Turns nodes into vertices and edges (collapse, records, junctions)."""
+
+    def __init__(self, roots, collapse, records, hide):
+        self.roots = set(roots)
+        self.nodes = [n for n in topological_order(roots, needs_grad_only=False) if not (hide and hide(n))]
+        shown = set(self.nodes)
+        rule = _collapse_rule(collapse)
+        self.vertices, self.edges = [], []
+        self.inlet, self.outlet = {}, {}      # node -> vertex taking it in / giving its value out
+        groups = {}
+        for i, node in enumerate(self.nodes):
+            key = rule(node.scope)
+            if key is not None:
+                group = groups.get(key)
+                if group is None:
+                    group = groups[key] = self._vertex(f"g{len(groups)}", "group", [], key[:-1], "group", key[-1])
+                group.nodes.append(node)
+                self.inlet[node] = self.outlet[node] = group
+                continue
+            role = _role(node, self.roots)
+            if node.op is None:
+                self.inlet[node] = self.outlet[node] = self._vertex(f"n{i}", "data", [node], node.scope, role)
+                continue
+            op = self._vertex(f"o{i}", "op", [node], node.scope, "op")
+            self.inlet[node] = op
+            keep = (records == "all" or role == "output"
+                    or (records == "named" and node.name is not None))
+            if keep:
+                data = self._vertex(f"n{i}", "data", [node], node.scope, role)
+                self.outlet[node] = data
+                self.edges.append(Edge(op, data, node))
+            else:
+                self.outlet[node] = op
+        for group in groups.values():
+            if any(n in self.roots for n in group.nodes):
+                group.role = "output"
+        by_key = {}
+        for node in self.nodes:
+            for parent in node.inputs:
+                if parent not in shown:
+                    continue
+                src, dst = self.outlet[parent], self.inlet[node]
+                if src is dst:
+                    continue
+                key = (src, dst, parent)
+                edge = by_key.get(key)
+                if edge is None:
+                    edge = by_key[key] = Edge(src, dst, parent, [node], 0)
+                    self.edges.append(edge)
+                elif node not in edge.consumers:
+                    edge.consumers.append(node)
+                edge.count += 1
+
+    def _vertex(self, vid, kind, nodes, scope, role, name=""):
+        v = Vertex(vid, kind, nodes, tuple(scope), role, name)
+        self.vertices.append(v)
+        return v
+
+    def add_junctions(self):
+        """Route a value used several times inside a cluster it comes from outside of
+        through one junction point in that cluster."""
+        fans = {}
+        for edge in self.edges:
+            if edge.consumers:
+                fans.setdefault((edge.src, edge.node), []).append(edge)
+        for (src, node), edges in fans.items():
+            entered = {}
+            for edge in edges:
+                depth = _common(src.scope, edge.dst.scope)
+                if len(edge.dst.scope) > depth:
+                    entered.setdefault(edge.dst.scope[:depth + 1], []).append(edge)
+            for outer, group in entered.items():
+                if len(group) < 2:
+                    continue
+                scope = group[0].dst.scope
+                for edge in group[1:]:
+                    scope = scope[:_common(scope, edge.dst.scope)]
+                junction = self._vertex(f"j{len(self.vertices)}", "junction", [node], scope, "junction")
+                consumers = [c for e in group for c in e.consumers]
+                self.edges.append(Edge(src, junction, node, consumers, sum(e.count for e in group)))
+                for edge in group:
+                    edge.src = junction
+
+
+def _common(a, b):
+    n = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+# --- the drawing -------------------------------------------------------------
+
+def draw(roots, *, rankdir="LR", values=True, grads=True, records="all", collapse=None,
+         hide=None, junctions=True, highlight=None, visited=None, edge_grads=None,
+         legend=False, title=None, vertex_attrs=None, edge_attrs=None, graph_attrs=None):
+    """Draw the graph that computed ``roots`` (a Node or several) as a ``graphviz.Digraph``.
+
+    Layout: ``rankdir`` "LR" (default) or "TB". ``values``/``grads``: show value and
+    gradient summaries in records (a gradient shows once backward ran, or from
+    ``edge_grads=True`` or a highlighted BackwardStep). ``records``: "all", "named" or
+    "ends" (see the module docstring). ``collapse``: scopes drawn as one node each.
+    ``hide(node) -> bool``: leave nodes out (e.g. parameters). ``junctions``: one entry
+    point per value and cluster. Overlay: ``highlight``, ``visited``, ``edge_grads``.
+    ``legend=True`` adds a legend of the roles. ``title`` is shown on top.
+
+    Hooks for drawings built on top (lstm.diagrams): ``vertex_attrs(vertex) -> dict``
+    and ``edge_attrs(edge) -> dict`` return Graphviz attributes that override the
+    defaults (``label`` included; an HTML-like label must be written ``<...>``), and
+    ``graph_attrs`` is merged into the graph's attributes.
+    """
+    roots = _roots(roots)
+    if rankdir not in ("LR", "TB", "RL", "BT"):
+        raise ValueError(f"draw: rankdir must be 'LR' or 'TB' (or 'RL', 'BT'), got {rankdir!r}")
+    if records not in ("all", "named", "ends"):
+        raise ValueError(f"draw: records must be 'all', 'named' or 'ends', got {records!r}")
+    builder = _Builder(roots, collapse, records, hide)
+    if junctions:
+        builder.add_junctions()
+
+    node_grads = {}
+    if edge_grads is True:
+        loss = roots[0]
+        if loss.size != 1 or not loss.requires_grad:
+            raise ValueError(f"draw: edge_grads=True computes gradients of the first root, which must be a "
+                             f"scalar loss depending on parameters; {loss.label()!r} has shape {loss.shape}"
+                             f"{'' if loss.requires_grad else ' and needs no gradient'}. Pass a mapping "
+                             f"{{(input, consumer): grad}} instead")
+        edge_grads, node_grads = edge_gradients(loss)
+    elif edge_grads is not None and not hasattr(edge_grads, "items"):
+        raise TypeError(f"draw: edge_grads must be True or a mapping {{(input_node, consumer_node): grad}}, "
+                        f"got {type(edge_grads).__name__}")
+    step = highlight if isinstance(highlight, BackwardStep) else None
+    hl_node = highlight.node if step is not None else highlight
+    if hl_node is not None and not isinstance(hl_node, Node):
+        raise TypeError(f"draw: highlight must be a BackwardStep or a Node, got {type(highlight).__name__}")
+    edge_grads = dict(edge_grads or {})
+    if step is not None:
+        node_grads[step.node] = step.grad
+        for parent, g in zip(step.node.inputs, step.input_grads):
+            if g is not None and (parent, step.node) not in edge_grads:
+                edge_grads[(parent, step.node)] = g
+    visited = None if visited is None else set(visited)
+
+    for edge in builder.edges:
+        gs = [edge_grads[(edge.node, c)] for c in edge.consumers if (edge.node, c) in edge_grads]
+        if gs:
+            edge.grad = grad_norm(sum(gs[1:], gs[0]))
+    norms = [e.grad for e in builder.edges if e.grad is not None and e.grad > 0]
+    lo, hi = (math.log10(min(norms)), math.log10(max(norms))) if norms else (0.0, 0.0)
+
+    dot = Drawing(name="tinygraph", format="svg", encoding="utf-8")
+    dot.attr("graph", rankdir=rankdir, fontname=FONT, fontsize="12", nodesep="0.25", ranksep="0.35",
+             newrank="true", bgcolor="white", pad="0.2")
+    dot.attr("node", fontname=FONT, fontsize="11", margin="0.04")
+    dot.attr("edge", fontname=FONT, fontsize="9", color="#555555", arrowsize="0.6")
+    if title:
+        dot.attr("graph", label=f"<<B>{_html(title)}</B>>", labelloc="t", fontsize="14")
+    if graph_attrs:
+        dot.attr("graph", **graph_attrs)
+
+    hl_vertices = set()
+    if hl_node is not None:
+        hl_vertices = {v for v in (builder.inlet.get(hl_node), builder.outlet.get(hl_node)) if v is not None}
+
+    def is_faded(vertex):
+        if visited is None or vertex.kind == "junction":
+            return False
+        need = [n for n in vertex.nodes if n.requires_grad]
+        return bool(need) and not any(n in visited for n in need)
+
+    def attrs_of(vertex):
+        faded, lit = is_faded(vertex), vertex in hl_vertices
+        if vertex.kind == "junction":
+            a = {"shape": "point", "width": "0.06", "color": "#555555", "label": ""}
+        elif vertex.kind == "op":
+            a = _op_attrs(vertex, records)
+        elif vertex.kind == "group":
+            a = _group_attrs(vertex, builder)
+        else:
+            a = _data_attrs(vertex.nodes[0], vertex.role, values, grads, node_grads, faded, lit)
+        if faded:
+            a.update(style=a.get("style", "") + ",dashed", fontcolor=FADED, color=FADED)
+            a["style"] = a["style"].strip(",")
+        if lit:
+            a.update(color=HIGHLIGHT, penwidth="3")
+        if vertex_attrs:
+            a.update(vertex_attrs(vertex) or {})
+        return a
+
+    by_scope = {}
+    for vertex in builder.vertices:
+        by_scope.setdefault(vertex.scope, []).append(vertex)
+    _emit_clusters(dot, by_scope, attrs_of)
+
+    for edge in builder.edges:
+        a = {}
+        used = f"×{edge.count}" if edge.count > 1 and edge.dst.kind != "junction" else ""
+        if used:
+            a["label"] = used
+        if edge.grad is not None:
+            width = 1.0 if hi == lo else 0.6 + 4.4 * (math.log10(max(edge.grad, 10 ** lo)) - lo) / (hi - lo)
+            a.update(label=(_num(edge.grad) if edge.grad else "0") + (f" ({used})" if used else ""),
+                     fontcolor=GRAD_FONT, penwidth=f"{width if edge.grad else 0.6:.2f}")
+            if not edge.grad:
+                a["style"] = "dashed"
+        if hl_node is not None and (edge.src in hl_vertices or edge.dst in hl_vertices
+                                    or (edge.dst.kind == "junction" and edge.node is hl_node)):
+            a.update(color=HIGHLIGHT, penwidth=str(max(3.0, float(a.get("penwidth", 1)))))
+        elif visited is not None and edge.node.requires_grad and edge.node not in visited \
+                and not any(c in visited for c in edge.consumers):
+            a.update(color=FADED, style="dashed")
+        if edge_attrs:
+            a.update(edge_attrs(edge) or {})
+        if "label" in a and not str(a["label"]).startswith("<"):
+            a["label"] = _plain(a["label"])
+        dot.edge(edge.src.id, edge.dst.id, **a)
+
+    if legend:
+        _legend(dot, builder)
+    dot.vertices, dot.edges = builder.vertices, builder.edges
+    dot._where = {n: builder.outlet[n] for n in builder.nodes}
+    return dot
+
+
+def _emit_clusters(dot, by_scope, attrs_of):
+    """Each scope prefix becomes a cluster nested in its parent's; vertices go in theirs."""
+    children = {}
+    for scope in by_scope:
+        for depth in range(1, len(scope) + 1):
+            children.setdefault(scope[:depth - 1], set()).add(scope[:depth])
+    counter = iter(range(10 ** 9))
+
+    def fill(graph, scope):
+        for vertex in by_scope.get(scope, ()):
+            graph.node(vertex.id, **_finish(attrs_of(vertex)))
+        for child in sorted(children.get(scope, ()), key=_scope_sort_key):
+            depth = len(child)
+            with graph.subgraph(name=f"cluster_{next(counter)}") as sub:
+                sub.attr(label=f"<<B>{_html(child[-1])}</B>>" if depth == 1 else f"<{_html(child[-1])}>",
+                         style="rounded,filled" if depth == 1 else "rounded,dashed",
+                         fillcolor="#F7F7F7", color="#9A9A9A", fontcolor="#444444",
+                         fontsize="13" if depth == 1 else "11", labeljust="l",
+                         tooltip=_tooltip("/".join(child)))
+                fill(sub, child)
+
+    fill(dot, ())
+
+
+def _scope_sort_key(scope):
+    """t=2 before t=10: compare numbers in scope names as numbers."""
+    last = scope[-1]
+    head, _, num = last.rpartition("=")
+    return (head, int(num), "") if num.isdigit() else (last, -1, last)
+
+
+def _finish(attrs):
+    """Attribute values as DOT strings; a tooltip is always plain text, never HTML-like."""
+    out = {}
+    for k, v in attrs.items():
+        if k == "tooltip" and not isinstance(v, graphviz.quoting.NoHtml):
+            v = _tooltip(v)
+        out[k] = v if isinstance(v, str) else str(v)
+    return out
+
+
+def _data_attrs(node, role, values, grads, node_grads, faded, lit):
+    fill, border = ROLE_COLORS[role]
+    if faded:
+        fill = "#FAFAFA"
+    name = node.name if node.name is not None else (node.op.name if node.op is not None else None)
+    tooltip = f"{node.label()} {_shape_text(node)} {role}" + (f" in {'/'.join(node.scope)}" if node.scope else "")
+    if role == "constant":
+        return {"shape": "box", "style": "rounded,filled", "fillcolor": fill, "color": border,
+                "fontsize": "9", "height": "0.2", "label": f"<{_html(summarize(node.value))}>",
+                "tooltip": tooltip}
+    title = f"<B>{_html(name)}</B>" if node.name is not None else f'<I><FONT COLOR="#666666">{_html(name)}</FONT></I>'
+    rows = [f'<TR><TD>{title} <FONT POINT-SIZE="9">{_html(_shape_text(node))}</FONT></TD></TR>']
+    if values:
+        rows.append(f'<TR><TD><FONT POINT-SIZE="9">{_html(summarize(node.value))}</FONT></TD></TR>')
+    g = node_grads.get(node, node.grad) if grads else None
+    if g is not None:
+        rows.append(f'<TR><TD><FONT POINT-SIZE="9" COLOR="{GRAD_FONT}">grad {_html(summarize(g))}</FONT></TD></TR>')
+    label = ('<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="2">'
+             + "".join(rows) + "</TABLE>>")
+    return {"shape": "box", "style": "rounded,filled", "fillcolor": fill, "color": border,
+            "penwidth": "1.2", "label": label, "tooltip": tooltip}
+
+
+def _op_attrs(vertex, records):
+    node = vertex.nodes[0]
+    symbol = node.op.symbol
+    tip = f"{node.op.describe()} → {node.label()} {_shape_text(node)}"
+    a = {"style": "filled", "fillcolor": OP_COLORS[0], "color": OP_COLORS[1], "tooltip": tip}
+    named = node.name is not None and records == "ends"
+    if len(symbol) <= 2 and not named:
+        a.update(shape="circle", width="0.3", height="0.3", fixedsize="false", margin="0.02",
+                 label=f"<{_html(symbol)}>", fontsize="13")
+    else:
+        text = f"<{_html(symbol)}"
+        if named:
+            text += f'<BR/><FONT POINT-SIZE="9">{_html(node.name)}</FONT>'
+        a.update(shape="ellipse", height="0.3", margin="0.03,0.01", label=text + ">")
+    return a
+
+
+def _group_attrs(vertex, builder):
+    members = set(vertex.nodes)
+    outputs = [n for n in vertex.nodes if n in builder.roots
+               or any(e.node is n for e in builder.edges if e.src is vertex)]
+    names = ", ".join(dict.fromkeys(n.label() for n in outputs))
+    label = f"<<B>{_html(vertex.name)}</B>"
+    if names:
+        label += f'<BR/><FONT POINT-SIZE="9">→ {_html(names)}</FONT>'
+    label += f'<BR/><FONT POINT-SIZE="8" COLOR="#666666">{sum(1 for n in members if n.op)} ops</FONT>>'
+    fill, border = GROUP_COLORS if vertex.role != "output" else ROLE_COLORS["output"]
+    return {"shape": "box", "style": "rounded,filled", "fillcolor": fill, "color": border,
+            "penwidth": "1.4", "label": label, "tooltip": "/".join(vertex.scope + (vertex.name,))}
+
+
+def _legend(dot, builder):
+    """One node with a table of the roles' colours (and ops, collapsed scopes)."""
+    cells = [(role, *ROLE_COLORS[role]) for role in ROLE_COLORS]
+    cells.append(("op (×, +, σ …)", *OP_COLORS))
+    if any(v.kind == "group" for v in builder.vertices):
+        cells.append(("collapsed scope", *GROUP_COLORS))
+    rows = "".join(f'<TR><TD BGCOLOR="{fill}" COLOR="{border}" BORDER="1" STYLE="rounded">{_html(text)}</TD></TR>'
+                   for text, fill, border in cells)
+    dot.node("legend", label=f'<<TABLE BORDER="0" CELLSPACING="3" CELLPADDING="3">'
+                            f'<TR><TD><B>legend</B></TD></TR>{rows}</TABLE>>',
+             shape="plain", fontsize="10")
