@@ -103,7 +103,7 @@ class Cell:
     INPUT = "X"
     OUTPUT = "H_t"
 
-    def __init__(self, input_size, hidden_size, seed=0, dtype="float64"):
+    def __init__(self, input_size, hidden_size, seed=0, dtype="float64", parameters=None):
         name = type(self).__name__
         self.input_size = _check_size(input_size, "input_size", name)
         self.hidden_size = _check_size(hidden_size, "hidden_size", name)
@@ -113,10 +113,31 @@ class Cell:
         self.seed = seed
         rng = np.random.default_rng(seed)
         bound = 1.0 / np.sqrt(self.hidden_size)
+        shapes = self.parameter_shapes(self.input_size, self.hidden_size)
+        if parameters is not None:
+            self._params = self._given_parameters(parameters, shapes)
+            return
         self._params = {}
-        for key, shape in self.parameter_shapes(self.input_size, self.hidden_size).items():
+        for key, shape in shapes.items():
             value = rng.uniform(-bound, bound, size=shape).astype(self.dtype)
             self._params[key] = tg.parameter(value, name=self.PARAMETERS[key])
+
+    def _given_parameters(self, parameters, shapes):
+        """Arrays become parameter Nodes; Nodes are used as they are (e.g. by gradcheck)."""
+        problems = check_arrays(parameters, shapes, what=f"{type(self).__name__} parameters")
+        if problems:
+            raise ValueError("\n".join(problems))
+        params = {}
+        for key in shapes:
+            value = parameters[key]
+            if isinstance(value, tg.Node):
+                if value.dtype != self.dtype:
+                    raise tg.DtypeError(f"{type(self).__name__}: parameter {key!r} has dtype {value.dtype}, "
+                                        f"the cell computes in {self.dtype}")
+                params[key] = value if value.name else value.named(self.PARAMETERS[key])
+            else:
+                params[key] = tg.parameter(np.array(value, dtype=self.dtype), name=self.PARAMETERS[key])
+        return params
 
     @classmethod
     def parameter_shapes(cls, input_size, hidden_size):
@@ -285,7 +306,8 @@ class BlogLSTM(Cell):
 
     X is (r × d), H and C are (r × h) (zeros at t=0 unless given as "H0", "C0").
     Parameters are drawn uniformly from ±1/√h (as PyTorch's nn.LSTM does) with
-    ``np.random.default_rng(seed)``, in the order of ``parameters()``.
+    ``np.random.default_rng(seed)``, in the order of ``parameters()``; or given as
+    ``parameters={key: array or Node}`` (Nodes are used as they are).
     """
 
     GATES = (("input gate", "I", "i"), ("forget gate", "F", "f"), ("output gate", "O", "o"))
@@ -417,8 +439,8 @@ class PaperLSTM(Cell):
     OUTPUT = "z_h"
 
     def __init__(self, N, D, seed=0, dtype="float64", f_iota="sigmoid", f_phi="sigmoid",
-                 f_omega="sigmoid", f_c="tanh", f_h="tanh"):
-        super().__init__(N, D, seed=seed, dtype=dtype)
+                 f_omega="sigmoid", f_c="tanh", f_h="tanh", parameters=None):
+        super().__init__(N, D, seed=seed, dtype=dtype, parameters=parameters)
         self.activations = {"f_iota": f_iota, "f_phi": f_phi, "f_omega": f_omega, "f_c": f_c, "f_h": f_h}
         self._f = {role: activation(name, role) for role, name in self.activations.items()}
 

@@ -171,3 +171,80 @@ def test_set_parameters_checks_names_and_shapes():
         cell.set_parameters({"W_x": np.ones((3, 2)), "W_h": np.zeros((2, 2))})
     with pytest.raises(ValueError, match=r"'W_h' must have shape \(2, 2\), got \(3, 3\)"):
         cell.set_parameters({**new, "W_h": np.zeros((3, 3))})
+
+
+# --- forward values against the texts' equations written in plain numpy ---------------
+
+def sig(a):
+    return 1 / (1 + np.exp(-a))
+
+
+NUMPY_ACTIVATIONS = {"sigmoid": sig, "tanh": np.tanh, "identity": lambda a: a, "relu": lambda a: np.maximum(a, 0)}
+
+
+def test_paper_forward_follows_equations_1_to_10():
+    N, D, T = 3, 2, 4
+    acts = {"f_iota": "tanh", "f_phi": "sigmoid", "f_omega": "identity", "f_c": "sigmoid", "f_h": "tanh"}
+    cell = PaperLSTM(N, D, seed=9, **acts)
+    p = {k: v.value for k, v in cell.parameters().items()}
+    f = {role: NUMPY_ACTIVATIONS[name] for role, name in acts.items()}
+    x = rng.standard_normal((T, N))
+    z_h0, s0 = rng.standard_normal(D), rng.standard_normal(D)
+    run = cell.unroll(x, initial_state={"z_h0": z_h0, "s0": s0})
+    z_h, s = z_h0, s0
+    for t in range(T):
+        g_iota = f["f_iota"](p["w_iota"] @ np.concatenate([x[t], z_h, s, [1]]))        # (1, 2)
+        z_c = f["f_c"](p["W_c"].T @ np.concatenate([x[t], z_h, [1]]))                 # (3, 4)
+        g_phi = f["f_phi"](p["w_phi"] @ np.concatenate([x[t], z_h, s, [1]]))          # (5, 6)
+        s_new = g_phi * s + g_iota * z_c                                             # (7)
+        g_omega = f["f_omega"](p["w_omega"] @ np.concatenate([x[t], z_h, s_new, [1]]))  # (8, 9)
+        z_h, s = f["f_h"](g_omega * s_new), s_new                                    # (10)
+        step = run.steps[t]
+        np.testing.assert_allclose(step["g_ι"].value, g_iota, rtol=1e-13)
+        np.testing.assert_allclose(step["g_φ"].value, g_phi, rtol=1e-13)
+        np.testing.assert_allclose(step["g_ω"].value, g_omega, rtol=1e-13)
+        np.testing.assert_allclose(step["z_c"].value, z_c, rtol=1e-13)
+        np.testing.assert_allclose(step["s"].value, s, rtol=1e-13)
+        np.testing.assert_allclose(step["z_h"].value, z_h, rtol=1e-13)
+
+
+@pytest.mark.parametrize("peephole", [False, True])
+def test_blog_and_peephole_forward_follow_their_equations(peephole):
+    d, h, r, T = 2, 3, 4, 3
+    cell = (PeepholeLSTM if peephole else BlogLSTM)(d, h, seed=2)
+    p = {k: v.value for k, v in cell.parameters().items()}
+    X = rng.standard_normal((T, r, d))
+    run = cell.unroll(X)
+    H, C = np.zeros((r, h)), np.zeros((r, h))
+    for t in range(T):
+        def net(g, memory):
+            extra = memory @ p[f"W_{g}c"] if peephole else 0
+            return X[t] @ p[f"W_{g}x"] + H @ p[f"W_{g}h"] + extra + p[f"b_{g}"]
+        I, F, C_i = sig(net("i", C)), sig(net("f", C)), np.tanh(X[t] @ p["W_cx"] + H @ p["W_ch"] + p["b_c"])
+        C = F * C + I * C_i
+        O = sig(net("o", C))
+        H = O * np.tanh(C)
+        np.testing.assert_allclose(run.steps[t]["C_t"].value, C, rtol=1e-13)
+        np.testing.assert_allclose(run.steps[t]["H_t"].value, H, rtol=1e-13)
+
+
+def test_rnn_forward_is_tanh_of_the_affine_recurrence():
+    cell = VanillaRNN(2, 3, seed=4)
+    p = {k: v.value for k, v in cell.parameters().items()}
+    X, h = rng.standard_normal((3, 2, 2)), np.zeros((2, 3))
+    run = cell.unroll(X)
+    for t in range(3):
+        h = np.tanh(X[t] @ p["W_x"] + h @ p["W_h"] + p["b"])
+        np.testing.assert_allclose(run.outputs[t].value, h, rtol=1e-13)
+
+
+def test_cells_accept_given_parameters_as_arrays_or_nodes():
+    values = {k: p.value for k, p in PaperLSTM(2, 2, seed=1).parameters().items()}
+    from_arrays = PaperLSTM(2, 2, parameters=values)
+    node = tg.parameter(values["W_c"])
+    from_nodes = PaperLSTM(2, 2, parameters={**values, "W_c": node})
+    assert from_nodes.parameters()["W_c"] is node and node.name == "W_c"
+    x = np.ones((2, 2))
+    np.testing.assert_array_equal(from_arrays.unroll(x).outputs[-1].value, from_nodes.unroll(x).outputs[-1].value)
+    with pytest.raises(ValueError, match=r"'W_c' must have shape \(5, 2\), got \(2, 5\)"):
+        PaperLSTM(2, 2, parameters={**values, "W_c": values["W_c"].T})
