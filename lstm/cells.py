@@ -95,7 +95,8 @@ class Cell:
     Subclasses define ``PARAMETERS`` (key -> drawn name), ``parameter_shapes``,
     ``STATE`` (initial-state key -> key of the same quantity in a step dict),
     ``INPUT`` (the input node's name), ``OUTPUT`` (the output node's name) and
-    ``_build(x, state)`` which creates the step's nodes inside the step scope.
+    ``_build(x, previous, nodes)`` which creates the step's nodes (inside the step scope)
+    from the input node and the previous state, recording each in ``nodes`` by name.
     """
 
     PARAMETERS = {}
@@ -224,7 +225,7 @@ class Cell:
         x_shape = np.shape(x_t.value if isinstance(x_t, tg.Node) else x_t)
         if len(x_shape) != len(self.input_shape(1)):
             raise tg.ShapeError(f"{type(self).__name__}: input {self.INPUT!r} at t={t} must have shape "
-                                f"{self._input_shape_text()}, got {x_shape}")
+                                f"{self.input_shape_text()}, got {x_shape}")
         batch = self._batch_of(x_shape)
         previous = self._previous(state, batch)
         with tg.scope(f"t={t}"):
@@ -233,7 +234,7 @@ class Cell:
             self._build(x, previous, nodes)
         return nodes
 
-    def _input_shape_text(self, sequence=False):
+    def input_shape_text(self, sequence=False):
         """How errors write the expected input shape, e.g. "(T, r, d) = (T, r, 3)"."""
         return f"(T, r, d) = (T, r, {self.input_size})" if sequence else f"(r, d) = (r, {self.input_size})"
 
@@ -249,14 +250,14 @@ class Cell:
         else:
             arr = np.asarray(inputs)
             if arr.ndim != len(self.input_shape(1)) + 1:
-                raise tg.ShapeError(f"{cls}.unroll: inputs must have shape {self._input_shape_text(True)}, "
+                raise tg.ShapeError(f"{cls}.unroll: inputs must have shape {self.input_shape_text(True)}, "
                                     f"got {arr.shape}")
             per_step = list(arr)
         if not per_step:
             raise ValueError(f"{cls}.unroll: need at least one time step (T >= 1), got none")
         first = per_step[0].value if isinstance(per_step[0], tg.Node) else np.asarray(per_step[0])
         if first.ndim != len(self.input_shape(1)):
-            raise tg.ShapeError(f"{cls}.unroll: each step's input must have shape {self._input_shape_text()}, "
+            raise tg.ShapeError(f"{cls}.unroll: each step's input must have shape {self.input_shape_text()}, "
                                 f"got {first.shape}")
         batch = self._batch_of(first.shape)
         init = self.initial(batch, initial_state)
@@ -471,12 +472,8 @@ class PaperLSTM(Cell):
     def _batch_of(self, x_shape):
         return None
 
-    def _input_shape_text(self, sequence=False):
+    def input_shape_text(self, sequence=False):
         return f"(T, N) = (T, {self.input_size})" if sequence else f"(N,) = ({self.input_size},)"
-
-    def unroll(self, inputs, initial_state=None):
-        """Build T steps from ``inputs`` of shape (T, N) (or a list of T arrays/Nodes of shape (N,))."""
-        return super().unroll(inputs, initial_state)
 
     def _build(self, x, previous, nodes):
         p, f = self._params, self._f

@@ -52,7 +52,7 @@ def cell_sizes(variant, params):
 
 def _inputs(cell, inputs):
     arr = np.asarray(inputs)
-    want = cell._input_shape_text(sequence=True)
+    want = cell.input_shape_text(sequence=True)
     if arr.dtype.kind != "f":
         raise tg.DtypeError(f"lstm.gradients: inputs must be a float array of shape {want}, got dtype {arr.dtype}")
     ndim = 2 if isinstance(cell, PaperLSTM) else 3

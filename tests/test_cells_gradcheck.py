@@ -2,6 +2,8 @@
 finite differences, entry by entry, in float64: T = 1 and T = 5, sizes down to 1."""
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import tinygraph as tg
 from lstm.cells import VARIANTS
@@ -62,3 +64,14 @@ def test_autodiff_matches_finite_differences_for_all_parameters_inputs_and_initi
     report = tg.gradcheck(f, arrays, names=names)
     assert [row.name for row in report.rows] == names
     report.raise_if_failed()
+
+
+@settings(max_examples=20)
+@given(variant=st.sampled_from(list(VARIANTS)), d=st.integers(1, 5), h=st.integers(1, 5),
+       r=st.integers(1, 4), T=st.integers(1, 8), loss=st.sampled_from(list(LOSSES)),
+       f_c=st.sampled_from(["tanh", "sigmoid", "identity"]), f_omega=st.sampled_from(["sigmoid", "tanh"]))
+def test_directional_derivatives_match_finite_differences_for_random_sizes(variant, d, h, r, T, loss,
+                                                                             f_c, f_omega):
+    options = {"f_c": f_c, "f_omega": f_omega} if variant == "paper" else {}
+    f, arrays, names = sequence_loss(variant, d, h, T, None if variant == "paper" else r, loss, **options)
+    tg.check_directions(f, arrays, directions=3).raise_if_failed()

@@ -93,7 +93,7 @@ def load_files(args, options):
     cell = cls(input_size, hidden_size, **options)
 
     inputs = load_arrays(args.inputs, expected={cell.INPUT: None}, what="inputs")[cell.INPUT]
-    want = cell._input_shape_text(sequence=True)
+    want = cell.input_shape_text(sequence=True)
     if inputs.ndim != len(cell.input_shape(1)) + 1 or inputs.shape[-1] != input_size or 0 in inputs.shape:
         raise ArrayFileError(f"inputs file {str(args.inputs)!r}: array {cell.INPUT!r} has shape {inputs.shape}, "
                              f"expected {want} (from the parameters) with T, r >= 1")
