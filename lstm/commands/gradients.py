@@ -81,12 +81,14 @@ class UsageError(Exception):
 def load_files(args, options):
     """Read and check the four files; every problem names its file."""
     from lstm.cells import VARIANTS
-    from lstm.gradients import cell_sizes
+    from lstm.gradients import SIZE_KEY, cell_sizes
 
     cls = VARIANTS[args.variant]
-    names_only = load_arrays(args.params, expected={k: None for k in cls.PARAMETERS}, what="parameters")
+    found = load_arrays(args.params, what="parameters")
+    if SIZE_KEY[args.variant] not in found:         # no sizes to read: report the names alone
+        load_arrays(args.params, expected={k: None for k in cls.PARAMETERS}, what="parameters")
     try:
-        input_size, hidden_size = cell_sizes(args.variant, names_only)
+        input_size, hidden_size = cell_sizes(args.variant, found)
     except ValueError as err:
         raise ArrayFileError(f"parameters file {str(args.params)!r}: {err}") from None
     params = load_arrays(args.params, expected=cls.parameter_shapes(input_size, hidden_size), what="parameters")
