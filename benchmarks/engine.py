@@ -21,9 +21,13 @@ import platform
 import sys
 import timeit
 
-import numpy as np
+# One BLAS thread: the comparison is about per-op overhead, and threads make it noisy.
+for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(variable, "1")
 
-import tinygraph as tg
+import numpy as np  # noqa: E402  (after the thread settings)
+
+import tinygraph as tg  # noqa: E402
 
 
 def sigmoid(x):
@@ -222,12 +226,23 @@ def cases():
 
 # --- timing ---------------------------------------------------------------------------
 
-def best_time(fn, budget):
-    """Best time of one call in seconds: repeated rounds, each at least ~budget/5 long."""
-    timer = timeit.Timer(fn)
-    number, took = timer.autorange()
-    per_round = max(1, int(number * (budget / 5) / max(took, 1e-9)))
-    return min(timer.repeat(repeat=5, number=per_round)) / per_round
+def best_times(fns, budget, rounds=7):
+    """Best time of one call of each function, in seconds.
+
+    The functions take turns, round after round, so a busy moment on the machine hits
+    all of them alike; each round runs a function for about ``budget / rounds`` seconds
+    and the best round counts.
+    """
+    timers = {key: timeit.Timer(fn) for key, fn in fns.items()}
+    numbers = {}
+    for key, timer in timers.items():
+        number, took = timer.autorange()
+        numbers[key] = max(1, int(number * (budget / rounds) / max(took, 1e-9)))
+    best = dict.fromkeys(timers, float("inf"))
+    for _ in range(rounds):
+        for key, timer in timers.items():
+            best[key] = min(best[key], timer.timeit(numbers[key]) / numbers[key])
+    return best
 
 
 def check_same_gradients(case):
@@ -250,12 +265,8 @@ def run_case(case, budget):
     def tg_forward_backward():
         tg.backward(tg_forward(), retain_grads=False)
 
-    times = {
-        "np_f": best_time(case.numpy_forward, budget),
-        "tg_f": best_time(tg_forward, budget),
-        "np_fb": best_time(case.numpy_backward, budget),
-        "tg_fb": best_time(tg_forward_backward, budget),
-    }
+    times = best_times({"np_f": case.numpy_forward, "tg_f": tg_forward,
+                        "np_fb": case.numpy_backward, "tg_fb": tg_forward_backward}, budget)
     return ops, times
 
 
@@ -274,9 +285,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="shorter timings (noisier)")
     args = parser.parse_args(argv)
-    budget = 0.1 if args.quick else 0.5
+    budget = 0.3 if args.quick else 1.5
     print(f"machine: {machine()}")
-    print("times are the best of 5 rounds, per call; overhead/op = (tinygraph − numpy) / ops\n")
+    print("times per call, best of 7 interleaved rounds; one BLAS thread; µs/op = (tinygraph − numpy) / ops\n")
     header = (f"{'case':<44}{'ops':>6} | {'numpy fwd':>10}{'tg fwd':>10}{'ratio':>7}{'µs/op':>7} | "
               f"{'np fwd+bwd':>11}{'tg fwd+bwd':>11}{'ratio':>7}{'µs/op':>7}")
     print(header)

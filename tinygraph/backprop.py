@@ -9,23 +9,22 @@ contributions, and calling ``backward`` twice adds the second gradient to the fi
 Call ``zero_grad`` between training steps.
 """
 from collections import deque
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
 from .errors import AnomalyError, GraphError, ShapeError
 from .modes import modes
-from .node import Node, as_float_array, freeze
+from .node import Node, as_float_array
 from .ops import describe_nodes
 
 
-@dataclass(frozen=True, slots=True)
-class BackwardStep:
+class BackwardStep(NamedTuple):
     """One node's turn in backward.
 
-    ``grad`` is ∂L/∂node (complete: every consumer has already sent its part);
-    ``input_grads[i]`` is what the node's op sends to ``node.inputs[i]`` (None for an
-    input that needs no gradient, and ``()`` for a leaf).
+    ``index`` counts the steps from 0; ``grad`` is ∂L/∂node (complete: every consumer
+    has already sent its part); ``input_grads[i]`` is what the node's op sends to
+    ``node.inputs[i]`` (None for an input that needs no gradient, and ``()`` for a leaf).
     """
 
     index: int
@@ -41,21 +40,23 @@ def topological_order(roots, needs_grad_only=True):
     With ``needs_grad_only`` only nodes that require a gradient are followed.
     """
     if isinstance(roots, Node):
-        roots = [roots]
+        roots = (roots,)
     order, seen = [], set()
-    stack = [(root, False) for root in reversed(list(roots))]
-    while stack:
-        node, inputs_done = stack.pop()
-        if inputs_done:
-            order.append(node)
+    for root in roots:
+        if root in seen:
             continue
-        if node in seen:
-            continue
-        seen.add(node)
-        stack.append((node, True))
-        for parent in reversed(node.inputs):
-            if parent not in seen and (parent.requires_grad or not needs_grad_only):
-                stack.append((parent, False))
+        seen.add(root)
+        stack = [(root, iter(root.inputs))]
+        while stack:
+            node, parents = stack[-1]
+            for parent in parents:
+                if parent not in seen and (parent.requires_grad or not needs_grad_only):
+                    seen.add(parent)
+                    stack.append((parent, iter(parent.inputs)))
+                    break
+            else:
+                stack.pop()
+                order.append(node)
     return order
 
 
@@ -80,6 +81,20 @@ def _seed(root, grad):
     return seed
 
 
+def _fit(node, parent, g):
+    """A gradient of the wrong shape is a bug in the op; of another float dtype (a float32
+    node used in a float64 op), it is cast to the node's dtype."""
+    if g.shape != parent.value.shape:
+        raise GraphError(
+            f"backward of {node.op.describe()} (output {node.label()!r}) sent a gradient of shape {g.shape} "
+            f"to {parent.label()!r} of shape {parent.shape}; an op's backward must return one gradient "
+            f"per input, shaped like that input"
+        )
+    if g.dtype != parent.value.dtype:
+        g = g.astype(parent.value.dtype)
+    return g
+
+
 def _check_finite(node, parent, g):
     if not np.isfinite(g).all():
         raise AnomalyError(
@@ -88,17 +103,31 @@ def _check_finite(node, parent, g):
         )
 
 
+def _wrong_count(node, raw):
+    return GraphError(f"backward of {node.op.describe()} (output {node.label()!r}) returned "
+                      f"{'None' if raw is None else len(raw)} gradients for {len(node.inputs)} inputs")
+
+
+def _missing(node, parent):
+    return GraphError(f"backward of {node.op.describe()} (output {node.label()!r}) returned no "
+                      f"gradient for input {parent.label()!r}, which needs one")
+
+
 def backward_steps(root, grad=None, retain_grads=True, accumulate=True):
     """Run backward from ``root`` one node at a time, yielding a ``BackwardStep`` each.
 
     ``grad`` seeds ∂L/∂root (needed when root is not a scalar). With ``accumulate``
     each node's gradient is added to ``node.grad`` when its step is yielded; with
     ``retain_grads=False`` only leaves keep theirs (less memory during training).
+    Gradients (``step.grad``, ``step.input_grads``, ``node.grad``) are read-only arrays,
+    like values.
     """
     seed = _seed(root, grad)
+    order = topological_order(root)
     pending = {root: seed}
     anomaly = modes.anomaly
-    for index, node in enumerate(reversed(topological_order(root))):
+    index = 0
+    for node in reversed(order):
         g = pending.pop(node, None)
         if g is None:
             continue
@@ -106,20 +135,44 @@ def backward_steps(root, grad=None, retain_grads=True, accumulate=True):
         if op is None:
             input_grads = ()
         else:
-            raw = op.backward(g, node.value, *[parent.value for parent in node.inputs])
-            input_grads = tuple(gi if parent.requires_grad else None for parent, gi in zip(node.inputs, raw))
-            for parent, gi in zip(node.inputs, input_grads):
-                if gi is None:
+            inputs = node.inputs
+            if len(inputs) == 1:
+                raw = op.backward(g, node.value, inputs[0].value)
+            elif len(inputs) == 2:
+                raw = op.backward(g, node.value, inputs[0].value, inputs[1].value)
+            else:
+                raw = op.backward(g, node.value, *[parent.value for parent in inputs])
+            if raw is None or len(raw) != len(inputs):
+                raise _wrong_count(node, raw)
+            sent = []                   # what this node sends to each input, as the step shows it
+            for parent, gi in zip(inputs, raw):
+                if not parent.requires_grad:
+                    sent.append(None)
                     continue
+                if gi is None:
+                    raise _missing(node, parent)
                 if type(gi) is not np.ndarray:      # numpy turns 0-d results into scalars
                     gi = np.asarray(gi)
+                value = parent.value
+                if gi.dtype is not value.dtype or gi.shape != value.shape:
+                    gi = _fit(node, parent, gi)
                 if anomaly:
                     _check_finite(node, parent, gi)
+                gi.setflags(write=False)
+                sent.append(gi)
                 previous = pending.get(parent)
                 pending[parent] = gi if previous is None else previous + gi
+            input_grads = tuple(sent)
+        g.setflags(write=False)
         if accumulate and (op is None or retain_grads):
-            node.grad = freeze(g) if node.grad is None else freeze(node.grad + g)
+            if node.grad is None:
+                node.grad = g
+            else:
+                total = node.grad + g
+                total.setflags(write=False)
+                node.grad = total
         yield BackwardStep(index, node, g, input_grads)
+        index += 1
 
 
 def backward(root, grad=None, retain_grads=True):
@@ -127,22 +180,33 @@ def backward(root, grad=None, retain_grads=True):
 
     >>> x = tg.parameter(3.0); y = x * x; backward(y); x.grad
     array(6.)
+
+    Gradients accumulate: a second call adds to ``.grad`` (call ``zero_grad`` first to
+    start over). ``retain_grads=False`` keeps the gradients of leaves only.
     """
     deque(backward_steps(root, grad, retain_grads), maxlen=0)
 
 
 def grad(root, wrt, grad=None):
     """The gradients of ``root`` with respect to the nodes ``wrt`` (leaves or intermediates),
-    returned as a list of arrays, without touching any ``.grad``. A node that ``root``
-    does not depend on gets zeros."""
+    returned as a list of arrays (one array for a single node), without touching any
+    ``.grad``. A node that ``root`` does not depend on gets zeros; a node that takes no
+    gradient (a ``tg.tensor`` or anything computed from tensors only) is refused, since
+    its gradient is not tracked."""
     single = isinstance(wrt, Node)
     targets = [wrt] if single else list(wrt)
+    for n in targets:
+        if not isinstance(n, Node):
+            raise TypeError(f"grad: wrt must be Nodes, got {type(n).__name__}")
+        if not n.requires_grad:
+            raise GraphError(f"grad: {n.label()!r} {n.shape} takes no gradient (requires_grad is False); "
+                             f"make it a tg.parameter(...) to differentiate with respect to it")
     found = {}
     wanted = set(targets)
     for step in backward_steps(root, grad, accumulate=False):
         if step.node in wanted:
             found[step.node] = step.grad
-    result = [np.asarray(found[n]) if n in found else np.zeros_like(n.value) for n in targets]
+    result = [found[n] if n in found else np.zeros_like(n.value) for n in targets]
     return result[0] if single else result
 
 

@@ -20,16 +20,21 @@ import numpy as np
 from .errors import DtypeError
 from .scope import scopes
 
-FLOAT_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
+FLOAT64 = np.dtype(np.float64)
+FLOAT32 = np.dtype(np.float32)
+FLOAT_DTYPES = (FLOAT64, FLOAT32)
+#: Real numbers that take the float dtype of the node they meet (``x32 * 2`` stays float32).
+SCALAR_TYPES = (bool, int, float, np.bool_, np.integer, np.floating)
 
 
 def as_float_array(data, dtype=None, what="value"):
     """Convert ``data`` to a float ndarray by tinygraph's dtype rule.
 
     - float64 and float32 arrays are kept as they are (no copy);
-    - Python numbers, bool/int arrays and other real floats become float64
-      (integers are exact data; this is the same cast numpy does for float arithmetic);
-    - complex, object, string and other arrays are refused with ``DtypeError``;
+    - Python numbers, bool/int arrays and other real floats (float16, longdouble)
+      become float64: integers and booleans are exact data, they carry no precision;
+    - complex, object, string and other arrays are refused with ``DtypeError``
+      (tinygraph never drops an imaginary part or guesses at objects);
     - ``dtype`` ("float64" or "float32") forces one of the two float types.
     """
     arr = np.asarray(data) if not isinstance(data, np.ndarray) else data
@@ -44,10 +49,12 @@ def as_float_array(data, dtype=None, what="value"):
         target = np.dtype(dtype)
         if target not in FLOAT_DTYPES:
             raise DtypeError(f"{what}: dtype must be float64 or float32, got {target}")
+        if arr.dtype is target:
+            return arr
     elif arr.dtype in FLOAT_DTYPES:
         return arr
     else:
-        target = np.dtype(np.float64)
+        target = FLOAT64
     return arr.astype(target)
 
 
@@ -55,7 +62,7 @@ def freeze(arr):
     """Make an ndarray read-only and return it (a numpy scalar becomes a 0-d array)."""
     if type(arr) is not np.ndarray:
         arr = np.asarray(arr)
-    arr.flags.writeable = False
+    arr.setflags(write=False)
     return arr
 
 

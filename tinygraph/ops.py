@@ -21,9 +21,9 @@ Shapes are checked when the op is built: an op whose inputs do not fit raises
 """
 import numpy as np
 
-from .errors import AnomalyError, DtypeError, ShapeError, TinygraphError
+from .errors import AnomalyError, DtypeError, GraphError, ShapeError, TinygraphError
 from .modes import modes
-from .node import Node, as_float_array, freeze
+from .node import FLOAT32, FLOAT64, SCALAR_TYPES, Node, as_float_array, freeze
 
 
 def unbroadcast(grad, shape):
@@ -51,7 +51,20 @@ def describe_nodes(nodes):
 class Op:
     """Base class. Subclasses set ``name``, ``symbol``, ``rule`` and define
     ``forward`` and ``backward``. One instance per graph node; ``needs[i]`` tells
-    ``backward`` whether input ``i`` wants a gradient (to skip work)."""
+    ``backward`` whether input ``i`` wants a gradient (to skip work).
+
+    A new op in five lines (``tg.apply`` records it in the graph)::
+
+        class Square(tg.Op):
+            name, symbol, rule = "square", "²", r"\bar x = 2 x \bar y"
+            def forward(self, x): return x * x
+            def backward(self, g, out, x): return (2 * x * g,)
+
+        y = tg.apply(Square(), (x,), name="x²")
+
+    ``forward`` must return a float array; ``backward`` one array of the input's
+    shape (or None for an input with ``needs[i]`` False) per input.
+    """
 
     __slots__ = ("needs",)
     name = "op"
@@ -73,40 +86,102 @@ class Op:
         return ""
 
 
-def as_node(x, like=None):
-    """A Node as it is, anything else as a constant leaf.
+# Frozen 0-d arrays of the constants met so far, by (value, dtype): ``y * 0.5`` in a
+# loop lifts the same number each time. Zeros (0.0 == -0.0) and NaN are not cached.
+_scalar_cache = {}
 
-    Python numbers take the dtype of ``like`` (so ``x32 * 2`` stays float32).
+
+def _scalar_array(x, dtype):
+    arr = _scalar_cache.get((x, dtype))
+    if arr is None:
+        arr = np.array(x, dtype)
+        arr.setflags(write=False)
+        if x and x == x and len(_scalar_cache) < 4096:
+            _scalar_cache[x, dtype] = arr
+    return arr
+
+
+def as_node(x, like=None, what="constant"):
+    """A Node as it is, anything else as a constant leaf (no gradient).
+
+    The dtype rule for constants: data without a float precision of its own -- Python
+    and numpy numbers, bool and int arrays -- takes the float dtype of ``like`` (so
+    ``x32 * 2`` and ``x32 / np.sqrt(d)`` stay float32), float64 without ``like``.
+    Float arrays keep their dtype; complex, object and string data is refused.
     """
     if isinstance(x, Node):
         return x
-    if isinstance(x, (bool, int, float)) and like is not None:
-        return Node(freeze(np.array(x, dtype=like.value.dtype)))
-    return Node(freeze(as_float_array(x, what="constant")))
+    dtype = like.value.dtype if like is not None else FLOAT64
+    if isinstance(x, SCALAR_TYPES):
+        return Node(_scalar_array(x, dtype))
+    arr = x if isinstance(x, np.ndarray) else np.asarray(x)
+    if arr.dtype.kind in "biu":
+        arr = arr.astype(dtype)
+    return Node(freeze(as_float_array(arr, what=what)))
 
 
 def apply(op, inputs, name=None):
-    """Run ``op`` on input nodes and record the result in the graph (unless ``no_grad``)."""
+    """Run ``op`` on input nodes and record the result in the graph (unless ``no_grad``).
+
+    This is how a new op joins the graph (see ``Op``). Each call needs a fresh ``op``
+    instance: the op belongs to the node it makes.
+    """
+    inputs = tuple(inputs)
+    for n in inputs:
+        if not isinstance(n, Node):
+            raise TypeError(f"apply {op.describe()}: inputs must be Nodes (use tg.tensor(...) for data), "
+                            f"got {type(n).__name__}")
+    if getattr(op, "needs", None) is not None:
+        raise GraphError(f"apply {op.describe()}: this op instance already made a node; "
+                         f"create a new instance for each node")
+    return _apply(op, inputs, name)
+
+
+def _apply(op, inputs, name):
+    """``apply`` without the argument checks: the ops' own functions call this."""
     try:
-        out = op.forward(*[n.value for n in inputs])
+        if len(inputs) == 1:
+            out = op.forward(inputs[0].value)
+        elif len(inputs) == 2:
+            out = op.forward(inputs[0].value, inputs[1].value)
+        else:
+            out = op.forward(*[n.value for n in inputs])
     except TinygraphError:
         raise
-    except ValueError as err:
+    except (ValueError, IndexError) as err:       # numpy's broadcasting, matmul, axis and index errors
         why = op.explain(inputs) or str(err)
         raise ShapeError(f"{op.describe()}: inputs {describe_nodes(inputs)} do not fit: {why}") from None
     if type(out) is not np.ndarray:
         out = np.asarray(out)
-    out.flags.writeable = False
+    dtype = out.dtype
+    if dtype is not FLOAT64 and dtype is not FLOAT32:
+        out = _float_output(op, inputs, out)
+    out.setflags(write=False)
     if modes.anomaly and not np.isfinite(out).all():
         raise AnomalyError(
             f"anomaly: {op.describe()} of {describe_nodes(inputs)} produced NaN/Inf "
-            f"(output {name!r}, shape {out.shape})"
+            f"(output {name!r}, shape {out.shape}, {_count_bad(out)})"
         )
     if not modes.grad_enabled:
-        return Node(out, name=name)
-    needs = tuple([n.requires_grad for n in inputs])
+        return Node(out, None, (), name)
+    if len(inputs) == 2:
+        needs = (inputs[0].requires_grad, inputs[1].requires_grad)
+    else:
+        needs = tuple([n.requires_grad for n in inputs])
     op.needs = needs
     return Node(out, op, inputs, name, True in needs)
+
+
+def _float_output(op, inputs, out):
+    if out.dtype.kind == "f" and out.dtype.itemsize in (4, 8):     # e.g. a non-native byte order
+        return out.astype(out.dtype.newbyteorder("="))
+    raise DtypeError(f"{op.describe()}: forward returned dtype {out.dtype} for inputs {describe_nodes(inputs)}; "
+                     f"an op must return a float64 or float32 array")
+
+
+def _count_bad(arr):
+    nan = int(np.isnan(arr).sum())
+    return f"{nan} NaN and {arr.size - nan - int(np.isfinite(arr).sum())} Inf of {arr.size} entries"
 
 
 # --- elementwise binary ops (numpy broadcasting) ------------------------------
@@ -206,9 +281,14 @@ class Pow(Op):
         return x ** self.p
 
     def backward(self, g, out, x):
-        if self.p == 2:
+        p = self.p
+        if p == 2:
             return (g * 2 * x,)
-        return (g * self.p * x ** (self.p - 1),)
+        if p == 1:
+            return (g,)
+        if p == 0:
+            return (np.zeros_like(x),)
+        return (g * p * x ** (p - 1),)
 
 
 class Exp(Op):
@@ -338,7 +418,8 @@ class Sum(Op):
         self.axis, self.keepdims = axis, keepdims
 
     def describe(self):
-        return "sum" if self.axis is None else f"sum(axis={self.axis})"
+        settings = ([] if self.axis is None else [f"axis={self.axis}"]) + (["keepdims"] if self.keepdims else [])
+        return f"sum({', '.join(settings)})" if settings else "sum"
 
     def forward(self, x):
         return np.sum(x, axis=self.axis, keepdims=self.keepdims)
@@ -358,7 +439,8 @@ class Mean(Op):
         self.axis, self.keepdims = axis, keepdims
 
     def describe(self):
-        return "mean" if self.axis is None else f"mean(axis={self.axis})"
+        settings = ([] if self.axis is None else [f"axis={self.axis}"]) + (["keepdims"] if self.keepdims else [])
+        return f"mean({', '.join(settings)})" if settings else "mean"
 
     def forward(self, x):
         return np.mean(x, axis=self.axis, keepdims=self.keepdims)
@@ -400,13 +482,16 @@ class Transpose(Op):
     def __init__(self, axes=None):
         self.axes = axes
 
+    def describe(self):
+        return "transpose" if self.axes is None else f"transpose{self.axes}"
+
     def forward(self, x):
         return np.transpose(x, self.axes)
 
     def backward(self, g, out, x):
         if self.axes is None:
             return (np.transpose(g),)
-        return (np.transpose(g, np.argsort(self.axes)),)
+        return (np.transpose(g, np.argsort([a % x.ndim for a in self.axes])),)
 
 
 class Concat(Op):
@@ -455,15 +540,30 @@ def _is_basic_index(index):
     return all(isinstance(i, (int, np.integer, slice)) or i is None or i is Ellipsis for i in items)
 
 
-class GetItem(Op):
-    """``x[index]``: slicing and indexing, including integer-array indexing."""
+def _own_index(index):
+    """A copy of the arrays and lists in ``index``, so changing them later cannot change a gradient."""
+    if isinstance(index, tuple):
+        return tuple(_own_index(i) for i in index)
+    if isinstance(index, (np.ndarray, list)):
+        arr = np.array(index)
+        if arr.size == 0 and arr.dtype.kind == "f":     # x[[]]: an empty list of positions
+            arr = arr.astype(np.intp)
+        arr.setflags(write=False)
+        return arr
+    return index
 
-    __slots__ = ("index",)
+
+class GetItem(Op):
+    """``x[index]``: slicing and indexing, including integer-array and boolean-mask
+    indexing. A repeated index gathers a value twice, so its gradient adds up."""
+
+    __slots__ = ("index", "basic")
     name, symbol = "getitem", "[·]"
     rule = r"\bar x = \text{zeros with } \bar y \text{ added at the indexed places}"
 
     def __init__(self, index):
-        self.index = index
+        self.basic = _is_basic_index(index)
+        self.index = index if self.basic else _own_index(index)
 
     def describe(self):
         return f"getitem[{self.index!r}]"
@@ -473,7 +573,7 @@ class GetItem(Op):
 
     def backward(self, g, out, x):
         full = np.zeros_like(x)
-        if _is_basic_index(self.index):
+        if self.basic:
             full[self.index] = g
         else:
             np.add.at(full, self.index, g)      # repeated indices add up
@@ -516,11 +616,20 @@ class CrossEntropy(Op):
 
 def _binary(op_class, a, b, name):
     if isinstance(a, Node):
-        b = as_node(b, like=a)
+        if not isinstance(b, Node):
+            b = as_node(b, a, what=f"{op_class.name}: second operand")
+    elif isinstance(b, Node):
+        a = as_node(a, b, what=f"{op_class.name}: first operand")
     else:
-        b = as_node(b)
-        a = as_node(a, like=b)
-    return apply(op_class(), (a, b), name)
+        b = as_node(b, what=f"{op_class.name}: second operand")
+        a = as_node(a, b, what=f"{op_class.name}: first operand")
+    return _apply(op_class(), (a, b), name)
+
+
+def _unary(op, x, name):
+    if not isinstance(x, Node):
+        x = as_node(x, what=f"{op.name}: operand")
+    return _apply(op, (x,), name)
 
 
 def add(a, b, name=None):
@@ -544,37 +653,41 @@ def div(a, b, name=None):
 
 
 def neg(x, name=None):
-    return apply(Neg(), (as_node(x),), name)
+    """−x."""
+    return _unary(Neg(), x, name)
 
 
 def power(x, p, name=None):
-    """x ** p for a constant number p (a Node exponent is refused)."""
-    if isinstance(p, Node) or not np.isscalar(p) or isinstance(p, complex):
+    """x ** p for a constant real number p (a Node exponent is refused)."""
+    if isinstance(p, Node) or not isinstance(p, SCALAR_TYPES):
         raise TypeError(f"power: the exponent must be a constant real number, got {type(p).__name__}; "
                         f"for a variable exponent write exp(p * log(x))")
-    return apply(Pow(float(p)), (as_node(x),), name)
+    return _unary(Pow(float(p)), x, name)
 
 
 def exp(x, name=None):
-    return apply(Exp(), (as_node(x),), name)
+    """e^x."""
+    return _unary(Exp(), x, name)
 
 
 def log(x, name=None):
     """Natural log. For log-probabilities prefer cross_entropy, which is stable."""
-    return apply(Log(), (as_node(x),), name)
+    return _unary(Log(), x, name)
 
 
 def tanh(x, name=None):
-    return apply(Tanh(), (as_node(x),), name)
+    """tanh(x)."""
+    return _unary(Tanh(), x, name)
 
 
 def sigmoid(x, name=None):
     """The logistic function 1 / (1 + e^−x), computed without overflow for any x."""
-    return apply(Sigmoid(), (as_node(x),), name)
+    return _unary(Sigmoid(), x, name)
 
 
 def relu(x, name=None):
-    return apply(Relu(), (as_node(x),), name)
+    """max(x, 0); its gradient at 0 is taken as 0."""
+    return _unary(Relu(), x, name)
 
 
 def matmul(a, b, name=None):
@@ -583,26 +696,30 @@ def matmul(a, b, name=None):
 
 
 def sum(x, axis=None, keepdims=False, name=None):  # noqa: A001 - mirrors numpy's name
-    return apply(Sum(axis, keepdims), (as_node(x),), name)
+    """Sum over ``axis`` (an int, a tuple, or None for all), as numpy's sum."""
+    return _unary(Sum(axis, keepdims), x, name)
 
 
 def mean(x, axis=None, keepdims=False, name=None):
-    return apply(Mean(axis, keepdims), (as_node(x),), name)
+    """Mean over ``axis`` (an int, a tuple, or None for all), as numpy's mean."""
+    return _unary(Mean(axis, keepdims), x, name)
 
 
 def reshape(x, shape, name=None):
-    return apply(Reshape(tuple(shape) if not isinstance(shape, int) else (shape,)), (as_node(x),), name)
+    """x with a new shape of the same size (one entry may be -1)."""
+    return _unary(Reshape(tuple(shape) if not isinstance(shape, (int, np.integer)) else (int(shape),)), x, name)
 
 
 def transpose(x, axes=None, name=None):
-    return apply(Transpose(None if axes is None else tuple(axes)), (as_node(x),), name)
+    """Reverse the axes (``x.T``), or permute them as ``axes`` says."""
+    return _unary(Transpose(None if axes is None else tuple(axes)), x, name)
 
 
 def _parts(xs, op_name):
     if isinstance(xs, Node) or not isinstance(xs, (list, tuple)) or not xs:
         raise TypeError(f"{op_name}: expects a non-empty list of nodes/arrays, got {type(xs).__name__}")
     like = next((x for x in xs if isinstance(x, Node)), None)
-    return like, [as_node(x, like=like) for x in xs]
+    return like, [as_node(x, like, what=f"{op_name}: part {i}") for i, x in enumerate(xs)]
 
 
 def _as_part(n):
@@ -622,25 +739,26 @@ def concat(xs, axis=0, name=None):
         if any(n.ndim > 1 for n in nodes):
             raise ShapeError(f"concat: a scalar can only be joined to 1-D parts; got {describe_nodes(nodes)}")
         nodes = [_as_part(n) for n in nodes]
-    return apply(Concat(axis), tuple(nodes), name)
+    return _apply(Concat(axis), tuple(nodes), name)
 
 
 def stack(xs, axis=0, name=None):
     """Stack equally shaped nodes along a new axis."""
     _, nodes = _parts(xs, "stack")
-    return apply(Stack(axis), tuple(nodes), name)
+    return _apply(Stack(axis), tuple(nodes), name)
 
 
 def getitem(x, index, name=None):
-    """x[index]; basic slicing or integer-array indexing (Node indices are refused)."""
+    """x[index]: basic slicing, integer arrays (repeats allowed) or boolean masks.
+
+    The index is data, not part of the graph: a Node index is refused (index with
+    ``node.value`` if the positions come from a computed value; no gradient flows there).
+    """
     if isinstance(index, Node) or (isinstance(index, tuple) and any(isinstance(i, Node) for i in index)):
-        raise TypeError("getitem: index with integers, slices or integer arrays, not with a Node")
-    x = as_node(x)
-    try:
-        np.empty(x.shape, dtype=bool)[index]
-    except IndexError as err:
-        raise ShapeError(f"getitem: index {index!r} does not fit {describe_nodes([x])}: {err}") from None
-    return apply(GetItem(index), (x,), name)
+        who = x.label() if isinstance(x, Node) else "an array"
+        raise TypeError(f"getitem: {who!r} indexed with a Node; index with integers, slices, integer "
+                        f"arrays or boolean masks (e.g. node.value), not with a Node")
+    return _unary(GetItem(index), x, name)
 
 
 def cross_entropy(logits, targets, reduction="sum", name=None):
@@ -649,7 +767,7 @@ def cross_entropy(logits, targets, reduction="sum", name=None):
     ``logits`` has shape (..., C); ``targets`` holds integer class indices of shape (...).
     ``reduction="mean"`` divides by the number of positions.
     """
-    z = as_node(logits)
+    z = as_node(logits, what="cross_entropy: logits")
     t = np.asarray(targets.value if isinstance(targets, Node) else targets)
     if t.dtype.kind not in "iu":
         if t.dtype.kind == "f" and t.size and np.all(t == np.round(t)):
@@ -665,33 +783,60 @@ def cross_entropy(logits, targets, reduction="sum", name=None):
                          f"{describe_nodes([z])}; got values from {t.min()} to {t.max()}")
     if reduction not in ("sum", "mean"):
         raise ValueError(f"cross_entropy: reduction must be 'sum' or 'mean', got {reduction!r}")
-    return apply(CrossEntropy(t.astype(np.intp), reduction), (z,), name)
+    return _apply(CrossEntropy(t.astype(np.intp), reduction), (z,), name)
 
 
 # --- Python operators on Node --------------------------------------------------
 
 def _install_operators():
-    def rpow(self, other):
+    """Python's operators on Node, each a direct call into the op's function."""
+
+    def __add__(self, other):
+        return _binary(Add, self, other, None)
+
+    def __radd__(self, other):
+        return _binary(Add, other, self, None)
+
+    def __sub__(self, other):
+        return _binary(Sub, self, other, None)
+
+    def __rsub__(self, other):
+        return _binary(Sub, other, self, None)
+
+    def __mul__(self, other):
+        return _binary(Mul, self, other, None)
+
+    def __rmul__(self, other):
+        return _binary(Mul, other, self, None)
+
+    def __truediv__(self, other):
+        return _binary(Div, self, other, None)
+
+    def __rtruediv__(self, other):
+        return _binary(Div, other, self, None)
+
+    def __matmul__(self, other):
+        return _binary(MatMul, self, other, None)
+
+    def __rmatmul__(self, other):
+        return _binary(MatMul, other, self, None)
+
+    def __rpow__(self, other):
         raise TypeError(f"{type(other).__name__} ** Node is not supported (the exponent must be a constant); "
                         f"write exp(node * log(base))")
 
-    Node.__add__ = lambda self, other: add(self, other)
-    Node.__radd__ = lambda self, other: add(other, self)
-    Node.__sub__ = lambda self, other: sub(self, other)
-    Node.__rsub__ = lambda self, other: sub(other, self)
-    Node.__mul__ = lambda self, other: mul(self, other)
-    Node.__rmul__ = lambda self, other: mul(other, self)
-    Node.__truediv__ = lambda self, other: div(self, other)
-    Node.__rtruediv__ = lambda self, other: div(other, self)
-    Node.__matmul__ = lambda self, other: matmul(self, other)
-    Node.__rmatmul__ = lambda self, other: matmul(other, self)
+    def reshape_method(self, *shape):
+        return reshape(self, shape[0] if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)) else shape)
+
+    for method in (__add__, __radd__, __sub__, __rsub__, __mul__, __rmul__, __truediv__, __rtruediv__,
+                   __matmul__, __rmatmul__, __rpow__):
+        setattr(Node, method.__name__, method)
     Node.__pow__ = lambda self, p: power(self, p)
-    Node.__rpow__ = rpow
-    Node.__neg__ = lambda self: neg(self)
+    Node.__neg__ = lambda self: _apply(Neg(), (self,), None)
     Node.__getitem__ = lambda self, index: getitem(self, index)
     Node.sum = lambda self, axis=None, keepdims=False: sum(self, axis, keepdims)
     Node.mean = lambda self, axis=None, keepdims=False: mean(self, axis, keepdims)
-    Node.reshape = lambda self, *shape: reshape(self, shape[0] if len(shape) == 1 and not isinstance(shape[0], int) else shape)
+    Node.reshape = reshape_method
     Node.transpose = lambda self, axes=None: transpose(self, axes)
     Node.T = property(lambda self: transpose(self))
     Node.exp = lambda self: exp(self)
