@@ -285,12 +285,19 @@ def _eq18_corrected(c):
 #   + δ_gφ(t+1) f'_φ(a_φ(t+1)) w_φ,sᵀ + δ_gι(t+1) f'_ι(a_ι(t+1)) w_ι,sᵀ + g_φ(t+1) δ_s(t+1)
 # (printed with δ_s(t+1)ᵀ, a column among rows; read as the row). Step t+1's values are
 # c.next_*, all zero at t = T.
-def _eq17(c):
+def eq17_parts(c):
+    """Eq. 17's two groups: (δ_s(t)→(t), the part through z_h(t); δ_s(t+1)→(t), the part
+    through g_φ(t+1), g_ι(t+1) and s(t+1))."""
     through_z_h = (c.delta_z_h * c.df_h(c.g_omega * c.s)) @ (
         c.g_omega * np.eye(c.D) + c.df_omega(c.a_omega) * np.outer(c.s, c.w_omega_s))
     through_next = (c.next_delta_g_phi * c.df_phi(c.next_a_phi) * c.w_phi_s
                     + c.next_delta_g_iota * c.df_iota(c.next_a_iota) * c.w_iota_s
                     + c.next_g_phi * c.next_delta_s)
+    return through_z_h, through_next
+
+
+def _eq17(c):
+    through_z_h, through_next = eq17_parts(c)
     return through_z_h + through_next
 
 
@@ -424,25 +431,31 @@ class Backward:
 VERSIONS = ("as_printed", "corrected")
 
 
-def backward_step(fwd, t, delta_z_h, delta_s_from_next, version="corrected"):
+def backward_step(fwd, t, delta_z_h, delta_s_from_next, version="corrected", fixes=()):
     """The closed form of one step t, in the paper's order of computation: given δ_zh(t)
-    and δ_s(t+1)→(t), returns a dict of every quantity of ``QUANTITIES``."""
+    and δ_s(t+1)→(t), returns a dict of every quantity of ``QUANTITIES``. With
+    ``version="as_printed"``, the equations numbered in ``fixes`` (e.g. ("25",)) use
+    their corrected form (to see what each correction changes on its own)."""
     if version not in VERSIONS:
         raise ValueError(f"paper.backward: version must be one of {VERSIONS}, got {version!r}")
+    unknown = set(fixes) - set(ORDER_OF_COMPUTATION)
+    if unknown:
+        raise ValueError(f"paper.backward: fixes {sorted(unknown)} are not equations of the order of "
+                         f"computation {ORDER_OF_COMPUTATION}")
     c = Context(fwd, t, delta_z_h=np.asarray(delta_z_h, float), delta_s_from_next=np.asarray(delta_s_from_next, float))
     for number in ORDER_OF_COMPUTATION:
         eq = EQUATIONS[number]
-        formula = eq.printed if version == "as_printed" else eq.corrected
+        formula = eq.printed if version == "as_printed" and number not in fixes else eq.corrected
         setattr(c, eq.quantity, formula(c))
     return {key: getattr(c, key) for key in QUANTITIES}
 
 
-def backward(fwd, dE_dz_h, version="corrected"):
+def backward(fwd, dE_dz_h, version="corrected", fixes=()):
     """Backpropagation through time by the closed forms, from t = T down to 1.
 
     ``dE_dz_h`` (T, D): the loss's direct ∂E/∂z_h(t) (``mse_gradient`` for the squared
     error). Starts from δ_s(T+1)→(T) = δ_zz(T+1)→(T) = 0; step t receives
-    δ_zh(t) = dE_dz_h[t] + δ_zz(t+1)→(t) and δ_s(t+1)→(t).
+    δ_zh(t) = dE_dz_h[t] + δ_zz(t+1)→(t) and δ_s(t+1)→(t). ``fixes``: see ``backward_step``.
     """
     dE_dz_h = np.asarray(dE_dz_h, dtype=np.float64)
     if dE_dz_h.shape != (fwd.T, fwd.D):
@@ -450,7 +463,7 @@ def backward(fwd, dE_dz_h, version="corrected"):
     delta_s_from_next, delta_zz_from_next = np.zeros(fwd.D), np.zeros(fwd.D)
     steps = [None] * fwd.T
     for t in range(fwd.T, 0, -1):
-        step = backward_step(fwd, t, dE_dz_h[t - 1] + delta_zz_from_next, delta_s_from_next, version)
+        step = backward_step(fwd, t, dE_dz_h[t - 1] + delta_zz_from_next, delta_s_from_next, version, fixes)
         steps[t - 1] = step
         delta_s_from_next, delta_zz_from_next = step["delta_s_to_prev"], step["delta_zz_to_prev"]
     result = Backward(version, steps)

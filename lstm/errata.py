@@ -1,0 +1,593 @@
+"""The paper's closed-form deltas held against autodiff, one equation at a time.
+
+For each random configuration (sizes N and D, length T, activations) ``run_check``
+builds ``PaperLSTM``, applies the squared error E = Σ_t ½‖z_h(t) − y(t)‖², and takes
+from the graph the TRUE value of every quantity the paper names (``autodiff_truth``):
+
+- a total gradient ∂E/∂q of a named node (δ_zh = ∂E/∂z_h(t), δ_gω, δ_gι, δ_gφ, δ_zc, δ_s)
+  is the node's gradient in backward;
+- a *part* of a gradient (δ_s(t)→(t), δ_s(t+1)→(t), δ_zz(t)→(t-1), a parameter's term
+  δ_ω(t) of step t) is the sum of what the consumers of that node inside one time step
+  send back to it: backward's steps say which consumer sent what.
+
+Each printed equation is then evaluated on the TRUE upstream quantities (so one wrong
+equation does not make every later one look wrong) and compared with the TRUE value of
+its left-hand side; the corrected equation likewise. The report gives, per equation, the
+largest relative error max|formula − truth| / max|truth| over all steps and
+configurations, and a kind: "numbers" (the printed formula computes wrong numbers),
+"notation" (the numbers are right but a symbol, index, transpose or definition is not)
+or "ok". It also runs the whole backward through time as printed and corrected
+(``lstm.paper.backward``) and compares every gradient, and checks BlogLSTM's closed
+form (``lstm.closed_form``) the same way.
+
+>>> result = run_check()
+>>> result.ok                     # the corrected closed forms equal autodiff
+True
+>>> sorted({row.kind for row in result.rows})
+['notation', 'numbers', 'ok']
+"""
+import json
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+
+import tinygraph as tg
+
+from . import closed_form, paper
+from .cells import BlogLSTM, PaperLSTM
+from .losses import ce, mse
+
+TOLERANCE = 1e-9
+"""Largest relative error (float64) at which a formula counts as agreeing with autodiff."""
+
+
+# --- configurations ----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Config:
+    """One random test case: sizes, length, activations (gate -> name, only those that
+    differ from the default), and the seed of its random values."""
+
+    N: int
+    D: int
+    T: int
+    acts: tuple = ()
+    seed: int = 0
+
+    def label(self):
+        names = {"iota": "ι", "phi": "φ", "omega": "ω", "c": "c", "h": "h"}
+        acts = " ".join(f"f_{names[g]}={a}" for g, a in self.acts) or "default activations"
+        return f"N={self.N} D={self.D} T={self.T} {acts}"
+
+    def activations(self):
+        return paper.activations(**dict(self.acts))
+
+
+DEFAULT_CONFIGS = (
+    Config(3, 1, 5),                                                      # D = 1
+    Config(2, 3, 6),                                                      # D > 1
+    Config(4, 2, 4, (("c", "identity"), ("h", "tanh"), ("omega", "tanh"))),   # f_ω = f_h
+    Config(1, 4, 10, (("c", "sigmoid"), ("h", "relu"), ("iota", "tanh"), ("omega", "identity"))),
+    Config(2, 1, 3, (("h", "tanh"), ("omega", "tanh"), ("phi", "tanh"))),  # D = 1 and f_ω = f_h
+    Config(3, 2, 1),                                                      # T = 1: one step only
+)
+"""The configurations ``run_check`` uses: D = 1 and D > 1, f_ω ≠ f_h and f_ω = f_h,
+T from 1 to 10, non-default activations (some errors only show in some of them)."""
+
+
+def random_case(config, seed=0):
+    """Random parameters, inputs, targets and initial state for ``config`` (float64)."""
+    rng = np.random.default_rng([seed, config.seed, config.N, config.D, config.T])
+    params = paper.random_parameters(config.N, config.D, seed=int(rng.integers(2**31)), scale=0.6)
+    return dict(params=params, xs=rng.standard_normal((config.T, config.N)),
+                ys=rng.standard_normal((config.T, config.D)),
+                z_h0=0.5 * rng.standard_normal(config.D), s0=0.5 * rng.standard_normal(config.D))
+
+
+# --- the truth from autodiff ---------------------------------------------------------------
+
+def _time_of(node):
+    """The step t of the scope a node was built in ("t=3" -> 3), None outside the steps."""
+    for part in node.scope:
+        match = re.fullmatch(r"t=(\d+)", part)
+        if match:
+            return int(match.group(1))
+    return None
+
+
+# The graph's node name for each paper quantity that is a total gradient of one node.
+_NODE_OF = {"delta_z_h": "z_h", "delta_g_omega": "g_ω", "delta_g_iota": "g_ι", "delta_g_phi": "g_φ",
+            "delta_z_c": "z_c", "delta_s": "s"}
+# The graph's node name for each intermediate of paper.forward.
+_FORWARD_NAMES = {"a_iota": "a_ι", "g_iota": "g_ι", "a_c": "a_c", "z_c": "z_c", "a_phi": "a_φ",
+                  "g_phi": "g_φ", "s": "s", "a_omega": "a_ω", "g_omega": "g_ω", "z_h": "z_h"}
+_TERM_OF = {"w_omega": "delta_omega", "w_iota": "delta_iota", "w_phi": "delta_phi", "W_c": "Delta_c"}
+
+
+@dataclass
+class Truth:
+    """What autodiff says for one case.
+
+    ``fwd``: the numpy forward (``paper.forward``) of the same case, whose values the
+    equations read; ``steps[t-1]``: quantity key -> true value at step t (every key of
+    ``paper.QUANTITIES``, plus "direct" = the loss's own ∂E/∂z_h(t) and "definition_14",
+    "definition_15" = the paper's definitions of δ_x and δ_zz read literally);
+    ``gradients``: total gradients (w_iota, w_phi, w_omega, W_c, x, z_h0, s0);
+    ``forward_error``: relative difference between the graph's forward and the numpy one.
+    """
+
+    fwd: paper.Forward
+    steps: list
+    gradients: dict
+    forward_error: dict
+
+
+def autodiff_truth(params, xs, ys, z_h0, s0, acts=None):
+    """Build PaperLSTM on this case, run backward once, and read off the true quantities."""
+    acts = paper.activations(**(acts or {}))
+    N, T = np.shape(xs)[1], len(xs)
+    D = np.shape(params["W_c"])[1]
+    cell = PaperLSTM(N, D, **{f"f_{gate}": name for gate, name in acts.items()})
+    cell.set_parameters(params)
+    x_nodes = [tg.parameter(x, name="x") for x in xs]
+    init = {"z_h0": tg.parameter(z_h0, name="z_h0"), "s0": tg.parameter(s0, name="s0")}
+    run = cell.unroll(x_nodes, initial_state=init)
+    loss = mse(run, ys)
+
+    s_nodes = [init["s0"]] + [step["s"] for step in run.steps]          # s(0..T)
+    z_nodes = [init["z_h0"]] + [step["z_h"] for step in run.steps]      # z_h(0..T)
+    tracked = {node: ("s", t) for t, node in enumerate(s_nodes)}
+    tracked.update({node: ("z_h", t) for t, node in enumerate(z_nodes)})
+    tracked.update({node: (key, None) for key, node in cell.parameters().items()})
+    full, parts = {}, defaultdict(float)
+    for step in tg.backward_steps(loss, accumulate=False):
+        full[step.node] = step.grad
+        for parent, sent in zip(step.node.inputs, step.input_grads):
+            if sent is not None and parent in tracked:
+                parts[tracked[parent], _time_of(step.node)] = parts[tracked[parent], _time_of(step.node)] + sent
+
+    def part(what, t, by):
+        value = parts.get((what, by))
+        return np.zeros(D) if value is None else np.asarray(value, dtype=float)
+
+    fwd = paper.forward(params, xs, z_h0, s0, acts)
+    steps = []
+    for t in range(1, T + 1):
+        nodes = run.steps[t - 1]
+        truth = {key: np.asarray(full[nodes[name]]) for key, name in _NODE_OF.items()}
+        truth["direct"] = part(("z_h", t), t, None)
+        truth["delta_s_to_t"] = part(("s", t), t, t)
+        truth["delta_s_from_next"] = part(("s", t), t, t + 1)
+        truth["delta_s_to_prev"] = part(("s", t - 1), t, t)
+        truth["delta_zz_to_prev"] = part(("z_h", t - 1), t, t)
+        truth["delta_x"] = np.asarray(full[x_nodes[t - 1]])
+        for key, term in _TERM_OF.items():
+            truth[term] = np.asarray(parts[(key, None), t])
+        # Eqs. 14 and 15 read literally: ∂E/∂z_h(t) times the Jacobian of z_h(t) alone.
+        truth["definition_14"], truth["definition_15"] = tg.grad(
+            nodes["z_h"], [x_nodes[t - 1], z_nodes[t - 1]], grad=truth["delta_z_h"])
+        steps.append(truth)
+    gradients = {key: np.asarray(full[node]) for key, node in cell.parameters().items()}
+    gradients["x"] = np.array([full[x] for x in x_nodes])
+    gradients["z_h0"], gradients["s0"] = np.asarray(full[init["z_h0"]]), np.asarray(full[init["s0"]])
+    forward_error = {key: relative_error([run.steps[t][name].value for t in range(T)],
+                                         [fwd.steps[t][key] for t in range(T)])
+                     for key, name in _FORWARD_NAMES.items()}
+    if max(forward_error.values()) > TOLERANCE:
+        raise RuntimeError(f"errata: lstm.paper.forward and PaperLSTM compute different forwards: {forward_error}")
+    return Truth(fwd, steps, gradients, forward_error)
+
+
+# --- the catalog: what each equation prints, what is correct, and why ----------------------
+
+@dataclass(frozen=True)
+class Entry:
+    """One checked equation: ``role`` is "formula" (the backward computes with it),
+    "definition" (a "not." line), "symbol" (only its notation can be wrong) or "order"."""
+
+    equation: str
+    quantity: str
+    role: str
+    printed: str
+    corrected: str
+    numbers: str = ""
+    notation: tuple = ()
+
+
+CATALOG = (
+    Entry("1", "a_ι(t), the input gate's pre-activation", "symbol",
+          "a_t(t) = w_tᵀ [x(t); z_h(t-1); s(t-1); 1]", "a_ι(t) = w_ιᵀ [x(t); z_h(t-1); s(t-1); 1]",
+          notation=("the input gate's subscript ι is printed as t (a_t, w_t), the letter of the time index "
+                    "(in the text we have); the notation table and eqs. 13, 17, 32 write ι",)),
+    Entry("2", "g_ι(t), the input gate", "symbol", "g_t(t) = f_t(a_t(t))", "g_ι(t) = f_ι(a_ι(t))",
+          notation=("ι printed as t, as in eq. 1",)),
+    Entry("11", "∂E/∂w_ω, ∂E/∂w_φ, ∂E/∂w_ι", "symbol",
+          "δ_ω(t) = ∂E/∂w_ω,  δ_φ(t) = ∂E/∂w_φ,  δ_ι(t) = ∂E/∂w_ι",
+          "∂E/∂w_ω = Σ_t δ_ω(t) with δ_ω(t) = ∂E/∂w_ω(t), step t's term (likewise φ, ι)",
+          notation=("a per-step symbol δ(t) names the total gradient ∂E/∂w, which has no step index; eqs. 20, "
+                    "27, 29 compute step t's term and the gradient is their sum over t, which the paper never "
+                    "says (corrected error: Σ_t of the graph's per-step terms against the total)",)),
+    Entry("12", "∂E/∂W_c", "symbol", "Δ_c(t) = ∂E/∂W_c", "∂E/∂W_c = Σ_t Δ_c(t) with Δ_c(t) = ∂E/∂W_c(t)",
+          notation=("as eq. 11: a per-step symbol for the total; ∂E/∂W_c = Σ_t Δ_c(t)",)),
+    Entry("14", "δ_x(t) = ∂E/∂x(t)", "definition",
+          "δ_x(t) = ∂E/∂z_h(t) · ∂z_h(t)/∂x(t)",
+          "δ_x(t) = ∂E/∂x(t) = Σ_q ∂E/∂q(t) ∂q(t)/∂x(t), q = a_ι, a_φ, a_c, a_ω of step t",
+          notation=("defines δ_x through z_h(t) alone, but x(t) also reaches E through s(t), which feeds "
+                    "step t+1: read literally the definition misses that part and is right only at t = T "
+                    "(printed error). Eq. 31's last line computes the full ∂E/∂x(t) (corrected error), so "
+                    "the definition does not match its use",)),
+    Entry("15", "δ_zz(t)→(t-1), the part of ∂E/∂z_h(t-1) through step t", "definition",
+          "δ_zz(t)→(t-1) = ∂E/∂z_h(t) · ∂z_h(t)/∂z_h(t-1)",
+          "δ_zz(t)→(t-1) = Σ_q ∂E/∂q(t) ∂q(t)/∂z_h(t-1), q = a_ι, a_φ, a_c, a_ω of step t",
+          notation=("as eq. 14: z_h(t-1) also reaches E through s(t) and step t+1; the definition read "
+                    "literally misses that part, eq. 32's last line (corrected error) does not",)),
+    Entry("17", "δ_s(t) = ∂E/∂s(t)", "formula",
+          "δ_s(t) = δ_zh(t) diag(f'_h(g_ω(t) s(t))) (g_ω(t) I_D + f'_ω(a_ω) s(t) w_ω,sᵀ) "
+          "+ δ_gφ(t+1) f'_φ(a_φ(t+1)) w_φ,sᵀ + δ_gι(t+1) f'_ι(a_ι(t+1)) w_ι,sᵀ + g_φ(t+1) δ_s(t+1)ᵀ",
+          "δ_s(t) = δ_zh(t) diag(f'_h(g_ω(t) s(t))) (g_ω(t) I_D + f'_ω(a_ω(t)) s(t) w_ω,sᵀ) "
+          "+ δ_gφ(t+1) f'_φ(a_φ(t+1)) w_φ,sᵀ + δ_gι(t+1) f'_ι(a_ι(t+1)) w_ι,sᵀ + g_φ(t+1) δ_s(t+1)",
+          notation=("g_φ(t+1) δ_s(t+1)ᵀ is a column among row vectors (δ_s is a row, a Jacobian): a stray "
+                    "transpose; a_ω lacks its step index",)),
+    Entry("18", "δ_s(t)→(t), the part of ∂E/∂s(t) through z_h(t)", "formula",
+          "δ_s(t)→(t+1)[i] = Σ_{j=1} ∂E/∂z_h(t)[j] f'_h(g_ω s(t)[i]) (g_ω δ_ij + s(t)[i] f'_ω(a_ω) w_ω,s[j])",
+          "δ_s(t)→(t)[i] = Σ_{j=1..D} ∂E/∂z_h(t)[j] f'_h(g_ω(t) s(t)[j]) (g_ω(t) δ_ij + s(t)[j] f'_ω(a_ω(t)) "
+          "w_ω,s[i])",
+          numbers=("∂z_h[j]/∂s[i] = f'_h(g_ω s[j]) (g_ω δ_ij + s[j] f'_ω(a_ω) w_ω,s[i]): the printed i and j "
+                   "are swapped inside f'_h and in the s·w product; both forms agree only when D = 1"),
+          notation=("the left-hand side is labelled (t)→(t+1) where eq. 17 calls this part (t)→(t)",
+                    "the sum has no upper limit (D)")),
+    Entry("19", "δ_gω(t) = ∂E/∂g_ω(t)", "formula",
+          "δ_gω(t) = δ_h(t) (f'_h(g_ω(t) s(t)) ⊙ s(t))", "δ_gω(t) = δ_zh(t) (f'_h(g_ω(t) s(t)) ⊙ s(t))",
+          notation=("δ_h is never defined; δ_zh = ∂E/∂z_h(t) (eq. 16) is meant",)),
+    Entry("20", "δ_ω(t), step t's term of ∂E/∂w_ω", "formula",
+          "δ_ω(t) = δ_gω(t) f'_ω(a_ω(t)) [x(t); z_h(t-1); s(t); 1]",
+          "δ_ω(t) = δ_gω(t) f'_ω(a_ω(t)) [x(t); z_h(t-1); s(t); 1]ᵀ",
+          notation=("a column, where the paper's convention (a gradient ∂E/∂v is a row) and eqs. 27, 29 give a "
+                    "row: a missing transpose, harmless for the numbers",)),
+    Entry("21", "δ_s(t)→(t), the part of ∂E/∂s(t) through z_h(t)", "formula",
+          "δ_s(t)→(t) = δ_h(t) diag(f'_ω(g_ω(t) s(t))) g_ω(t)",
+          "δ_s(t)→(t) = δ_zh(t) diag(f'_h(g_ω(t) s(t))) g_ω(t) + δ_gω(t) f'_ω(a_ω(t)) w_ω,sᵀ",
+          numbers=("z_h = f_h(g_ω s) (eq. 10), so the derivative is f'_h, not f'_ω; and s(t) also reaches "
+                   "z_h(t) through the output gate's peephole (a_ω reads s(t), eq. 8): the term "
+                   "δ_gω f'_ω(a_ω) w_ω,sᵀ that eq. 17 has is dropped, and no later equation adds it back"),
+          notation=("δ_h for δ_zh",)),
+    Entry("22", "δ_s(t)→(t), the part of ∂E/∂s(t) through z_h(t)", "formula",
+          "δ_s(t)→(t) = g_ω(t) δ_h(t) ⊙ f'_ω(g_ω(t) s(t))ᵀ",
+          "δ_s(t)→(t) = g_ω(t) δ_zh(t) ⊙ f'_h(g_ω(t) s(t))ᵀ + δ_gω(t) f'_ω(a_ω(t)) w_ω,sᵀ",
+          numbers="the same two errors as eq. 21 (f'_ω for f'_h; the peephole term dropped)",
+          notation=("δ_h for δ_zh",)),
+    Entry("23", "δ_s(t) = ∂E/∂s(t)", "formula",
+          "δ_s(t) = δ_s(t)→(t) + δ_s(t+1)→(t)", "δ_s(t) = δ_s(t)→(t) + δ_s(t+1)→(t), with δ_s(T+1)→(T) = 0"),
+    Entry("24", "δ_zc(t) = ∂E/∂z_c(t)", "formula",
+          "δ_zc(t) = δ_s(t) (g_i(t) I_D) = g_i(t) δ_s(t)", "δ_zc(t) = g_ι(t) δ_s(t)",
+          notation=("g_i (Latin i) for g_ι",)),
+    Entry("25", "Δ_c(t), step t's term of ∂E/∂W_c", "formula",
+          "Δ_c(t) = (δ_zc(t)ᵀ ⊙ f'_c(a_c)) [x(t)ᵀ; s(t-1)ᵀ; 1]   (D × (N+D+1))",
+          "Δ_c(t) = [x(t); z_h(t-1); 1] (δ_zc(t) ⊙ f'_c(a_c(t)))ᵀ   ((N+D+1) × D, like W_c)",
+          numbers=("eq. 3 feeds W_c with [x; z_h(t-1); 1]: the printed s(t-1), the memory, is not what W_c "
+                   "multiplies; z_h(t-1) is"),
+          notation=("the printed product is D × (N+D+1), the shape of W_cᵀ, not of W_c (it is transposed "
+                    "here so that it can be compared at all)",
+                    "';' stacks row vectors where the row [x(t)ᵀ, z_h(t-1)ᵀ, 1] is meant")),
+    Entry("26", "δ_gι(t) = ∂E/∂g_ι(t)", "formula",
+          "δ_gi(t) = δ_s(t) z_c(t)", "δ_gι(t) = δ_s(t) z_c(t)", notation=("g_i (Latin i) for g_ι",)),
+    Entry("27", "δ_ι(t), step t's term of ∂E/∂w_ι", "formula",
+          "δ_zc(t) = ∂E/∂w_i(t) = δ_gi(t) f'_i(a_i(t)) [x(t)ᵀ; z_h(t-1)ᵀ; s(t-1)ᵀ; 1]",
+          "δ_ι(t) = ∂E/∂w_ι(t) = δ_gι(t) f'_ι(a_ι(t)) [x(t); z_h(t-1); s(t-1); 1]ᵀ",
+          notation=("the left-hand side says δ_zc (eq. 24's quantity) where δ_ι is meant",
+                    "Latin i for ι (g_i, f_i, a_i, w_i)",
+                    "';' stacks row vectors where the row [x(t)ᵀ, z_h(t-1)ᵀ, s(t-1)ᵀ, 1] is meant")),
+    Entry("28", "δ_gφ(t) = ∂E/∂g_φ(t)", "formula", "δ_gφ(t) = δ_s(t) s(t-1)", "δ_gφ(t) = δ_s(t) s(t-1)"),
+    Entry("29", "δ_φ(t), step t's term of ∂E/∂w_φ", "formula",
+          "δ_φ(t) = δ_gφ(t) f'_φ(a_φ(t)) [x(t)ᵀ; z_h(t-1)ᵀ; s(t-1)ᵀ; 1]",
+          "δ_φ(t) = δ_gφ(t) f'_φ(a_φ(t)) [x(t); z_h(t-1); s(t-1); 1]ᵀ",
+          notation=("';' stacks row vectors where the row [x(t)ᵀ, z_h(t-1)ᵀ, s(t-1)ᵀ, 1] is meant",)),
+    Entry("30", "δ_s(t)→(t-1), the part of ∂E/∂s(t-1) through step t", "formula",
+          "δ_s(t)→(t-1) = δ_gφ(t) f'_φ(a_φ(t)) w_φ,sᵀ + δ_gi(t) f'_i(a_i(t)) w_i,sᵀ + g_φ(t) δ_s(t)ᵀ",
+          "δ_s(t)→(t-1) = δ_gφ(t) f'_φ(a_φ(t)) w_φ,sᵀ + δ_gι(t) f'_ι(a_ι(t)) w_ι,sᵀ + g_φ(t) δ_s(t)",
+          notation=("g_φ(t) δ_s(t)ᵀ: the stray transpose of eq. 17 again", "Latin i for ι")),
+    Entry("31", "δ_x(t) = ∂E/∂x(t)", "formula",
+          "δ_x(t) = ∂E/∂z_h(t) (∂z_h/∂g_i ∂g_i/∂x + ∂z_h/∂g_φ ∂g_φ/∂x + ∂z_h/∂g_ω ∂g_ω/∂x + ∂z_h/∂z_c ∂z_c/∂x) "
+          "= δ_gi f'_i(a_i) w_i,xᵀ + δ_gφ f'_φ(a_φ) w_φ,xᵀ + δ_gω f'_ω(a_ω) w_ω,xᵀ + (δ_zc ⊙ f'_c(a_c)ᵀ) W_c,xᵀ",
+          "δ_x(t) = δ_gι f'_ι(a_ι) w_ι,xᵀ + δ_gφ f'_φ(a_φ) w_φ,xᵀ + δ_gω f'_ω(a_ω) w_ω,xᵀ "
+          "+ (δ_zc ⊙ f'_c(a_c)ᵀ) W_c,xᵀ   (all at step t)",
+          notation=("the middle line chains every path through ∂E/∂z_h(t) (eq. 14's definition), but g_ι, "
+                    "g_φ and z_c reach E through s(t), which also feeds step t+1: the middle line is not "
+                    "equal to the last; the last line, with the total δ_gι, δ_gφ, δ_zc, is the true "
+                    "∂E/∂x(t) and is what is computed",
+                    "Latin i for ι")),
+    Entry("32", "δ_zz(t)→(t-1), the part of ∂E/∂z_h(t-1) through step t", "formula",
+          "δ_zz(t)→(t-1) = ∂E/∂z_h(t) (∂z_h/∂g_ι ∂g_ι/∂z_h(t-1) + ... ) "
+          "= δ_gι f'_ι(a_ι) w_ι,zᵀ + δ_gφ f'_φ(a_φ) w_φ,zᵀ + δ_gω f'_ω(a_ω) w_ω,zᵀ + (δ_zc ⊙ f'_c(a_c)ᵀ) w_c,zᵀ",
+          "δ_zz(t)→(t-1) = δ_gι f'_ι(a_ι) w_ι,zᵀ + δ_gφ f'_φ(a_φ) w_φ,zᵀ + δ_gω f'_ω(a_ω) w_ω,zᵀ "
+          "+ (δ_zc ⊙ f'_c(a_c)ᵀ) W_c,zᵀ   (all at step t)",
+          notation=("w_c,z (a vector's symbol) for W_c,z, the D × D block of W_c that multiplies z_h(t-1)",
+                    "the middle line chains through ∂E/∂z_h(t) only, as eq. 31's (eq. 15's definition)")),
+    Entry("order", "the order of computation", "order",
+          "δ_gω, δ_ω, δ_s(t)→(t), δ_s, δ_zc, Δ_c, δ_gι, δ_ι, δ_gφ, δ_φ, δ_s(t)→(t-1), δ_x, δ_zz(t)→(t-1)",
+          "the same order; step t is given δ_zh(t) = ∂E/∂z_h(t) (direct) + δ_zz(t+1)→(t), and δ_s(t+1)→(t)"),
+)
+"""Every equation the report checks, in the paper's order."""
+
+ENTRY = {entry.equation: entry for entry in CATALOG}
+
+
+# --- evaluating the equations on the true upstream quantities -----------------------------
+
+def relative_error(values, truth):
+    """max|values − truth| / max|truth| (the absolute error when truth is all zero)."""
+    values, truth = np.asarray(values, dtype=float), np.asarray(truth, dtype=float)
+    error = float(np.max(np.abs(values - truth))) if truth.size else 0.0
+    scale = float(np.max(np.abs(truth))) if truth.size else 0.0
+    return error / scale if scale > 0 else error
+
+
+def _context(truth, t, needs):
+    """A ``paper.Context`` for step t holding the TRUE values of ``needs`` (and of step
+    t+1's quantities, for eq. 17)."""
+    fwd, T = truth.fwd, truth.fwd.T
+    deltas = {key: truth.steps[t - 1][key] for key in needs if not key.startswith("next_")}
+    if t < T:
+        nxt, nxt_fwd = truth.steps[t], fwd.steps[t]
+        deltas.update(next_delta_g_phi=nxt["delta_g_phi"], next_delta_g_iota=nxt["delta_g_iota"],
+                      next_delta_s=nxt["delta_s"], next_a_phi=nxt_fwd["a_phi"], next_a_iota=nxt_fwd["a_iota"],
+                      next_g_phi=nxt_fwd["g_phi"])
+    else:                                       # after the last step nothing flows back
+        deltas.update(next_delta_g_phi=0.0, next_delta_g_iota=0.0, next_delta_s=np.zeros(fwd.D),
+                      next_a_phi=0.0, next_a_iota=0.0, next_g_phi=0.0)
+    return paper.Context(fwd, t, **deltas)
+
+
+def _evaluate(entry, truth):
+    """(printed error or None, corrected error, extra note) of ``entry`` on one case."""
+    T = truth.fwd.T
+    steps = range(1, T + 1)
+    if entry.role in ("formula", "definition") and entry.equation in paper.EQUATIONS:
+        eq = paper.EQUATIONS[entry.equation]
+        need = set(eq.needs) | set(eq.needs_as_printed)
+        contexts = [_context(truth, t, need) for t in steps]
+        true = [truth.steps[t - 1][eq.quantity] for t in steps]
+        printed = relative_error([eq.printed(c) for c in contexts], true)
+        corrected = relative_error([eq.corrected(c) for c in contexts], true)
+        if entry.equation != "17":
+            return printed, corrected, {}
+        parts = [paper.eq17_parts(c) for c in contexts]
+        split = {"through z_h(t)": relative_error([p[0] for p in parts],
+                                                  [truth.steps[t - 1]["delta_s_to_t"] for t in steps]),
+                 "through step t+1": relative_error([p[1] for p in parts],
+                                                    [truth.steps[t - 1]["delta_s_from_next"] for t in steps])}
+        return printed, max(corrected, *split.values()), split
+    if entry.role == "definition":              # eqs. 14, 15: the definition read literally
+        quantity, last_line = {"14": ("delta_x", "31"), "15": ("delta_zz_to_prev", "32")}[entry.equation]
+        true = [truth.steps[t - 1][quantity] for t in steps]
+        literal = relative_error([truth.steps[t - 1][f"definition_{entry.equation}"] for t in steps], true)
+        return literal, _evaluate(ENTRY[last_line], truth)[1], {}
+    if entry.equation in ("1", "2"):            # the forward: numpy (reading ι) against the graph
+        return None, truth.forward_error["a_iota" if entry.equation == "1" else "g_iota"], {}
+    if entry.equation in ("11", "12"):          # Σ_t of the graph's per-step terms against the total
+        keys = ("w_omega", "w_phi", "w_iota") if entry.equation == "11" else ("W_c",)
+        return None, max(relative_error(sum(truth.steps[t - 1][_TERM_OF[k]] for t in steps), truth.gradients[k])
+                         for k in keys), {}
+    if entry.role == "order":
+        corrected = paper.backward(truth.fwd, [s["direct"] for s in truth.steps], "corrected").gradients
+        return None, max(relative_error(corrected[k], truth.gradients[k]) for k in truth.gradients), {}
+    raise ValueError(f"errata: no evaluation for equation {entry.equation!r}")
+
+
+def order_problems():
+    """Quantities some equation of the order of computation reads before they are
+    computed (an empty list when the order is right)."""
+    known, problems = set(paper.GIVEN_PER_STEP), []
+    for number in paper.ORDER_OF_COMPUTATION:
+        eq = paper.EQUATIONS[number]
+        for need in sorted(set(eq.needs) | set(eq.needs_as_printed)):
+            if need not in known:
+                problems.append(f"eq. {number} reads {need} before it is computed")
+        known.add(eq.quantity)
+    return problems
+
+
+# --- the report ---------------------------------------------------------------------------------
+
+@dataclass
+class Row:
+    """One line of the report (``to_json`` gives the documented dictionary)."""
+
+    equation: str
+    quantity: str
+    kind: str
+    printed_rel_error: float
+    corrected_rel_error: float
+    note: str
+    printed: str
+    corrected: str
+    printed_errors: list = field(default_factory=list)     # per configuration (None: not a formula)
+
+    def to_json(self):
+        return {"equation": self.equation, "quantity": self.quantity, "kind": self.kind,
+                "printed_rel_error": self.printed_rel_error, "corrected_rel_error": self.corrected_rel_error,
+                "note": self.note, "printed": self.printed, "corrected": self.corrected}
+
+
+def _row(entry, results, configs):
+    printed_errors = [r[0] for r in results]
+    printed = None if printed_errors[0] is None else max(printed_errors)
+    corrected = max(r[1] for r in results)
+    wrong = printed is not None and printed > TOLERANCE
+    if entry.role == "order":
+        problems = order_problems()
+        kind = "numbers" if problems else "ok"
+        note = ("; ".join(problems) if problems else
+                "every equation reads only what the step is given or what an earlier equation computed "
+                "(the corrected eq. 21 needs δ_gω, which comes first); corrected error: the whole corrected "
+                "backward run in this order")
+    else:
+        if entry.role == "formula" and wrong:
+            kind = "numbers"
+        elif entry.notation or wrong:
+            kind = "notation"
+        else:
+            kind = "ok"
+        note = "; ".join(([entry.numbers] if entry.numbers and wrong else []) + list(entry.notation))
+        if entry.equation == "17":
+            split = {}
+            for r in results:
+                for name, err in r[2].items():
+                    split[name] = max(split.get(name, 0.0), err)
+            note += ("; its two groups match the graph's split of ∂E/∂s(t) by consuming step: "
+                     + ", ".join(f"{name} {err:.1e}" for name, err in split.items()))
+        if wrong:
+            agree = [c.label() for c, e in zip(configs, printed_errors) if e <= TOLERANCE]
+            if agree:
+                note += f" (the printed form agrees in {len(agree)} of {len(configs)} configurations: " \
+                        f"{'; '.join(agree)})"
+        if not note:
+            note = "agrees"
+    return Row(entry.equation, entry.quantity, kind, printed, corrected, note, entry.printed, entry.corrected,
+               printed_errors)
+
+
+END_TO_END_VERSIONS = (("as printed", "as_printed", ()), ("21-22 fixed", "as_printed", ("21",)),
+                       ("25 fixed", "as_printed", ("25",)), ("corrected", "corrected", ()))
+"""The whole backward as printed, with one correction at a time, and corrected."""
+
+END_TO_END_NAMES = {"w_iota": "∂E/∂w_ι", "w_phi": "∂E/∂w_φ", "w_omega": "∂E/∂w_ω", "W_c": "∂E/∂W_c",
+                    "x": "∂E/∂x(t)", "z_h0": "∂E/∂z_h(0)", "s0": "∂E/∂s(0)"}
+
+
+@dataclass
+class BlogCheck:
+    """BlogLSTM's closed form (``lstm.closed_form``) against autodiff: key -> max relative
+    error over the cases, and the loss's difference."""
+
+    errors: dict
+    loss_error: float
+    cases: list
+
+    @property
+    def ok(self):
+        return max(self.errors.values()) <= TOLERANCE and self.loss_error <= TOLERANCE
+
+
+def check_blog(cases=((3, 2, 4, 5), (1, 5, 2, 8)), seed=0):
+    """Compare BlogLSTM's closed-form gradients with autodiff under the project's softmax
+    cross-entropy, for cases (d, h, r, T) with random parameters and initial state."""
+    errors, loss_error = {}, 0.0
+    for d, h, r, T in cases:
+        rng = np.random.default_rng([seed, d, h, r, T])
+        cell = BlogLSTM(d, h)
+        params = {k: rng.standard_normal(p.shape) * 0.6 for k, p in cell.parameters().items()}
+        cell.set_parameters(params)
+        X, H0, C0 = rng.standard_normal((T, r, d)), rng.standard_normal((r, h)), rng.standard_normal((r, h))
+        targets = rng.integers(0, h, size=(T, r))
+        x_nodes = [tg.parameter(x, name="X") for x in X]
+        init = {"H0": tg.parameter(H0, name="H0"), "C0": tg.parameter(C0, name="C0")}
+        loss = ce(cell.unroll(x_nodes, initial_state=init), targets)
+        nodes = list(cell.parameters().values()) + [init["H0"], init["C0"]] + x_nodes
+        auto = dict(zip(list(params) + ["H0", "C0"], tg.grad(loss, nodes)))
+        auto["X"] = np.array(tg.grad(loss, x_nodes))
+        fwd = closed_form.forward(params, X, H0, C0)
+        value, dH = closed_form.softmax_cross_entropy(fwd.outputs, targets)
+        closed = closed_form.backward(fwd, dH)
+        loss_error = max(loss_error, abs(value - loss.item()) / abs(loss.item()))
+        for key, true in auto.items():
+            errors[key] = max(errors.get(key, 0.0), relative_error(closed[key], true))
+    return BlogCheck(errors, loss_error, list(cases))
+
+
+@dataclass
+class CheckResult:
+    """Everything ``run_check`` found. ``ok``: the corrected closed forms (every
+    equation in isolation, the whole backward, BlogLSTM's) equal autodiff."""
+
+    rows: list
+    end_to_end: dict            # key -> max relative error per END_TO_END_VERSIONS
+    configs: list
+    blog: BlogCheck = None
+
+    @property
+    def ok(self):
+        return (all(row.corrected_rel_error <= TOLERANCE for row in self.rows)
+                and all(errors[-1] <= TOLERANCE for errors in self.end_to_end.values())
+                and (self.blog is None or self.blog.ok))
+
+    def to_json(self):
+        """The report as a list of dicts, one per equation (see ``Row.to_json``)."""
+        return [row.to_json() for row in self.rows]
+
+    def format_table(self):
+        """The report as text: the table, each erratum in full, the whole backward, BlogLSTM."""
+        return format_result(self)
+
+
+def _fmt(value):
+    return "—" if value is None else f"{value:.1e}"
+
+
+def format_result(result):
+    lines = ["The paper's closed-form deltas (eqs. 17-32) against autodiff of PaperLSTM",
+             "Each equation is fed the TRUE upstream gradients (from autodiff) and its result is compared",
+             "with the TRUE value of its left-hand side; error = max|formula − truth| / max|truth| over all",
+             f"steps of {len(result.configs)} random float64 configurations:"]
+    lines += [f"  {c.label()}" for c in result.configs]
+    lines += ["", f"{'eq':<7}{'kind':<10}{'printed':>9}{'corrected':>11}  quantity",
+              f"{'-' * 7}{'-' * 10}{'-' * 9}{'-' * 11}  {'-' * 40}"]
+    for row in result.rows:
+        lines.append(f"{row.equation:<7}{row.kind:<10}{_fmt(row.printed_rel_error):>9}"
+                     f"{_fmt(row.corrected_rel_error):>11}  {row.quantity}")
+    lines += ["", "kind: numbers = the printed formula computes wrong numbers; notation = right numbers, but a",
+              "symbol, index, transpose or definition is wrong; ok = as printed. '—': nothing to evaluate.", "",
+              "What is printed, what is correct, and why:"]
+    for row in result.rows:
+        if row.kind == "ok":
+            continue
+        lines += ["", f"eq. {row.equation} [{row.kind}] {row.quantity}",
+                  f"  printed:   {row.printed}", f"  corrected: {row.corrected}", f"  why:       {row.note}"]
+    lines += ["", "The whole backward through time (eqs. 19-32 in the order of computation) against autodiff,",
+              "as printed, with only one of the two corrections, and corrected:",
+              f"{'gradient':<14}" + "".join(f"{label:>13}" for label, _, _ in END_TO_END_VERSIONS)]
+    for key, errors in result.end_to_end.items():
+        lines.append(f"{END_TO_END_NAMES[key]:<14}" + "".join(f"{e:>13.1e}" for e in errors))
+    if result.blog is not None:
+        lines += ["", "BlogLSTM: closed-form BPTT (lstm.closed_form) against autodiff, softmax cross-entropy,",
+                  "cases (d, h, r, T) = " + ", ".join(str(c) for c in result.blog.cases) + ":"]
+        keys = list(result.blog.errors)
+        for start in range(0, len(keys), 5):
+            lines.append("  " + "   ".join(f"{k} {result.blog.errors[k]:.1e}" for k in keys[start:start + 5]))
+        lines.append(f"  loss {result.blog.loss_error:.1e}")
+    worst = max([r.corrected_rel_error for r in result.rows] + [e[-1] for e in result.end_to_end.values()]
+                + (list(result.blog.errors.values()) if result.blog else []))
+    counts = {kind: sum(r.kind == kind for r in result.rows) for kind in ("numbers", "notation", "ok")}
+    lines += ["", f"{counts['numbers']} equations compute wrong numbers, {counts['notation']} have notation "
+                  f"slips only, {counts['ok']} are right as printed.",
+              f"{'OK' if result.ok else 'FAILED'}: the corrected closed forms "
+              f"{'match' if result.ok else 'do NOT match'} autodiff (largest relative error {worst:.1e}, "
+              f"tolerance {TOLERANCE:.0e})."]
+    return "\n".join(lines)
+
+
+def run_check(configs=DEFAULT_CONFIGS, seed=0, blog=True):
+    """Check every equation of ``CATALOG`` and the whole backward on ``configs``; with
+    ``blog`` also BlogLSTM's closed form. Returns a ``CheckResult``."""
+    configs = list(configs)
+    truths = []
+    for config in configs:
+        case = random_case(config, seed)
+        truths.append(autodiff_truth(acts=dict(config.acts), **case))
+    rows = [_row(entry, [_evaluate(entry, truth) for truth in truths], configs) for entry in CATALOG]
+    end_to_end = {key: [0.0] * len(END_TO_END_VERSIONS) for key in END_TO_END_NAMES}
+    for truth in truths:
+        direct = [s["direct"] for s in truth.steps]
+        for i, (_, version, fixes) in enumerate(END_TO_END_VERSIONS):
+            grads = paper.backward(truth.fwd, direct, version, fixes).gradients
+            for key in end_to_end:
+                end_to_end[key][i] = max(end_to_end[key][i], relative_error(grads[key], truth.gradients[key]))
+    end_to_end = {key: tuple(v) for key, v in end_to_end.items()}
+    return CheckResult(rows, end_to_end, configs, check_blog(seed=seed) if blog else None)
+
+
+def to_json_text(result):
+    """The JSON the command line prints with ``--json``."""
+    return json.dumps(result.to_json(), indent=2, ensure_ascii=False)
