@@ -320,3 +320,27 @@ def test_cli_runs_as_a_program(tmp_path):
     bad = subprocess.run(python + ["--params", files[1], "--inputs", files[1], "--targets", files[2]],
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "parameters file" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_cli_reads_an_initial_state_file_and_checks_its_names_and_class_ranges(tmp_path, capsys):
+    params, inputs, targets = example(tmp_path, capsys, "peephole", "ce")
+    C0 = np.random.default_rng(2).standard_normal((2, 4))
+    state = write_npz(tmp_path / "state.npz", C0=C0)
+    out_file = tmp_path / "grads.npz"
+    argv = files_argv("peephole", "ce", params, inputs, targets, out_file)
+    code, out, err = run_cli(capsys, *argv, "--initial-state", state)
+    assert code == 0, err
+    from tinygraph.io import load_arrays
+    value, expected = lstm.gradients("peephole", load_arrays(params), load_arrays(inputs)["X"],
+                                     load_arrays(targets, kind="int")["Y"], loss="ce", initial_state={"C0": C0})
+    assert f"= {value:.10g}" in out
+    assert_same(load_arrays(out_file), expected, rtol=0, atol=0)
+    out_file.unlink()
+    code, _, err = run_cli(capsys, *argv, "--initial-state", write_npz(tmp_path / "s2.npz", s0=C0))
+    assert code == 2 and "unexpected ['s0'] (expected some of ['H0', 'C0'])" in err
+    code, _, err = run_cli(capsys, *argv, "--initial-state", write_npz(tmp_path / "s3.npz", C0=C0.T))
+    assert code == 2 and "'C0' has shape (4, 2), expected (2, 4)" in err
+    too_big = write_npz(tmp_path / "classes.npz", Y=np.full((5, 2), 4))
+    code, _, err = run_cli(capsys, *files_argv("peephole", "ce", params, inputs, too_big, out_file))
+    assert code == 2 and "must lie in [0, 4), found 4 to 4" in err
+    assert not out_file.exists()
