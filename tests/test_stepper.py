@@ -206,7 +206,7 @@ def test_each_step_is_drawn_with_the_step_highlighted_and_the_gradients_sent_so_
         assert "<svg" in view.svg and view.node.label() in view.svg
         call = draw.calls[-1]
         assert call["highlight"] is stepper.steps[i] and call["root"] is loss and call["detail"] == "values"
-        assert call["visited"] == [s.node for s in stepper.steps[:i]]
+        assert call["visited"] == [s.node for s in stepper.steps[:i + 1]]
         sent_by = {consumer for _, consumer in call["edge_grads"]}
         assert sent_by == {s.node for s in stepper.steps[:i + 1] if s.node.op is not None}
     calls = len(draw.calls)

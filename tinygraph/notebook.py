@@ -71,6 +71,11 @@ def node_name(node):
     return node.label()
 
 
+def _where(node):
+    """``C_t`` or, for a node inside scopes, ``C_t [t=1]``: tells apart the steps of an unrolled graph."""
+    return f"{node_name(node)} [{'/'.join(node.scope)}]" if node.scope else node_name(node)
+
+
 def _bar(node):
     return rf"\overline{{{latex_name(node_name(node))}}}"
 
@@ -167,7 +172,7 @@ def plain_rule(latex):
 def format_array(a, max_items=24, precision=4):
     """Numbers as a student reads them: the whole array when small, else its shape,
     norm, range and first entries."""
-    a = np.asarray(a)
+    a = np.asarray(a) + 0.0                 # + 0.0 turns −0 into 0
     if a.size <= max_items:
         with np.printoptions(precision=precision, suppress=True, linewidth=72):
             return np.array2string(a, separator=", ") if a.ndim else f"{a.item():.{precision + 2}g}"
@@ -208,21 +213,20 @@ class StepDetails:
 
     def text(self):
         """A plain-text summary (for terminals and logs)."""
-        name = node_name(self.node)
-        lines = [f"step {self.index + 1}/{self.total}: {name} {self.node.shape}, {self.kind}",
-                 f"  gradient flowing in  ∂L/∂{name} = {format_array(self.grad)}"]
+        lines = [f"step {self.index + 1}/{self.total}: {_where(self.node)} {self.node.shape}, {self.kind}",
+                 f"  gradient flowing in  {plain_rule(_bar(self.node))} = {format_array(self.grad)}"]
         for consumer, position, g in self.incoming:
-            lines.append(f"    from {node_name(consumer)} (argument {position + 1}): {format_array(g)}")
+            lines.append(f"    from {_where(consumer)} (argument {position + 1}): {format_array(g)}")
         if self.rule:
             lines.append(f"  rule: {plain_rule(self.written_rule)}")
         for parent, g in self.outgoing:
             sent = "no gradient (constant)" if g is None else format_array(g)
-            lines.append(f"  sends to {node_name(parent)} {parent.shape}: {sent}")
+            lines.append(f"  sends to {_where(parent)} {parent.shape}: {sent}")
         return "\n".join(lines)
 
     def html(self):
         """The numbers as HTML with inline LaTeX ($...$), as shown beside the drawing."""
-        name = html.escape(node_name(self.node))
+        name = html.escape(_where(self.node))
         bar = _bar(self.node)
         pre = 'style="margin:2px 0 6px 0; font-size:90%"'
         parts = [f"<h4 style='margin:0'>step {self.index + 1} of {self.total}: <code>{name}</code> "
@@ -235,7 +239,7 @@ class StepDetails:
         elif len(self.incoming) > 1:
             parts.append(f"<p style='margin:0'>the sum of {len(self.incoming)} parts, one per use:</p><ul>")
             for consumer, position, g in self.incoming:
-                parts.append(f"<li>from <code>{html.escape(node_name(consumer))}</code> (argument {position + 1}): "
+                parts.append(f"<li>from <code>{html.escape(_where(consumer))}</code> (argument {position + 1}): "
                              f"<pre {pre}>{html.escape(format_array(g))}</pre></li>")
             parts.append("</ul>")
         if self.rule:
@@ -245,7 +249,8 @@ class StepDetails:
             for parent, g in self.outgoing:
                 sent = ("<i>nothing: a constant needs no gradient</i>" if g is None
                         else f"<pre {pre}>{html.escape(format_array(g))}</pre>")
-                parts.append(f"<li>${_bar(parent)}$ <small>{parent.shape}</small>: {sent}</li>")
+                where = f" <small>[{html.escape('/'.join(parent.scope))}]</small>" if parent.scope else ""
+                parts.append(f"<li>${_bar(parent)}${where} <small>{parent.shape}</small>: {sent}</li>")
             parts.append("</ul>")
         elif self.node.requires_grad:
             parts.append(f"<p><i>a parameter: nothing to send on; ${bar}$ is its final gradient.</i></p>")
@@ -383,8 +388,9 @@ class Stepper:
         )
 
     def visited(self, i):
-        """The nodes processed before step ``i`` (their gradients are complete)."""
-        return [step.node for step in self.steps[:self._position(i)]]
+        """The nodes whose gradients are complete at step ``i``: those of the steps before it
+        and the current node (a node's turn comes once all its consumers have sent theirs)."""
+        return [step.node for step in self.steps[:self._position(i) + 1]]
 
     def edge_grads(self, i):
         """``{(input, consumer): gradient}`` for every edge backward has sent along up to and
@@ -412,14 +418,15 @@ class Stepper:
         i = self._position(i)
         if i not in self._svgs:
             svg = self.drawing(i).pipe(format="svg", encoding="utf-8")
-            self._svgs[i] = svg[svg.find("<svg"):]        # drop the XML prologue to inline it in HTML
+            svg = svg[svg.find("<svg"):]                    # drop the XML prologue to inline it in HTML
+            self._svgs[i] = svg.replace("<svg", '<svg style="max-width:100%; height:auto"', 1)
         return self._svgs[i]
 
     def html(self, i):
         """Step ``i`` as one HTML block: the drawing on the left, the numbers on the right."""
-        return ("<div style='display:flex; gap:16px; align-items:flex-start'>"
-                f"<div style='flex:0 1 auto; max-width:62%; overflow:auto'>{self.svg(i)}</div>"
-                f"<div style='flex:1 1 38%; min-width:260px'>{self.details(i).html()}</div></div>")
+        return ("<div style='display:flex; flex-wrap:wrap; gap:16px; align-items:flex-start'>"
+                f"<div style='flex:1 1 560px; min-width:0; overflow:auto'>{self.svg(i)}</div>"
+                f"<div style='flex:0 1 400px; min-width:300px'>{self.details(i).html()}</div></div>")
 
     # --- the widget
     def widget(self, start=0):
@@ -432,8 +439,8 @@ class Stepper:
                                    readout_format="d", layout=widgets.Layout(width="50%"))
         previous = widgets.Button(description="◀ previous", layout=widgets.Layout(width="auto"))
         following = widgets.Button(description="next ▶", layout=widgets.Layout(width="auto"))
-        graph = widgets.HTML(layout=widgets.Layout(flex="0 1 auto", max_width="62%", overflow="auto"))
-        numbers = widgets.HTMLMath(layout=widgets.Layout(flex="1 1 38%", min_width="260px"))
+        graph = widgets.HTML(layout=widgets.Layout(flex="1 1 560px", min_width="0", overflow="auto"))
+        numbers = widgets.HTMLMath(layout=widgets.Layout(flex="0 1 400px", min_width="300px"))
 
         def show(change=None):
             graph.value = self.svg(slider.value)
@@ -447,7 +454,8 @@ class Stepper:
         previous.on_click(lambda _: move(-1))
         following.on_click(lambda _: move(+1))
         show()
-        box = widgets.VBox([widgets.HBox([previous, slider, following]), widgets.HBox([graph, numbers])])
+        row = widgets.HBox([graph, numbers], layout=widgets.Layout(flex_flow="row wrap", align_items="flex-start"))
+        box = widgets.VBox([widgets.HBox([previous, slider, following]), row])
         box.slider, box.previous, box.next, box.graph, box.numbers = slider, previous, following, graph, numbers
         return box
 

@@ -1,0 +1,192 @@
+# %% [markdown]
+# # 3 · Stepping through backprop of an LSTM
+#
+# Seed 001 (the blog) backpropagates through an LSTM cell "by tracing the arrows backwards from
+# the *Loss* node to each individual parameter", and then shows only the result. Here we watch
+# every arrow being traced: first through **one** time step, then through **two**, where the
+# gradient reaches the first step along two routes, the memory $C$ and the hidden state $H$.
+#
+# The cell, in the blog's notation (X is $r\times d$, H and C are $r\times h$; $\times$ is
+# element-wise):
+#
+# $$
+# \begin{aligned}
+# I &= \sigma(X W_{ix} + H W_{ih} + b_i) &\quad F &= \sigma(X W_{fx} + H W_{fh} + b_f)\\
+# O &= \sigma(X W_{ox} + H W_{oh} + b_o) &\quad C_i &= \tanh(X W_{cx} + H W_{ch} + b_c)\\
+# C_t &= F \times C + I \times C_i &\quad H_t &= O \times \tanh(C_t)
+# \end{aligned}
+# $$
+#
+# and the loss is the cross-entropy of the output $H_t$ (used as logits: softmax, then
+# $-\log$ of the probability of the target class). Remember $\bar v = \partial L/\partial v$.
+
+# %%
+import numpy as np
+
+import tinygraph as tg
+from lstm import closed_form
+from lstm.cells import BlogLSTM
+from lstm.losses import ce
+from tinygraph.notebook import Stepper
+
+# %% [markdown]
+# ## One time step
+#
+# A small cell, $d = 2$ inputs and $h = 3$ memory cells, one row ($r = 1$), one step from
+# $H_0 = C_0 = 0$. The target is class 2.
+
+# %%
+cell = BlogLSTM(input_size=2, hidden_size=3, seed=0)
+X = np.array([[[0.5, -1.0]]])                   # (T, r, d) = (1, 1, 2)
+run = cell.unroll(X)
+t1 = run.steps[0]                               # node name -> Node, for step t=1
+L = ce(run, targets=np.array([[2]]))
+print(f"L = {L.item():.4f}")
+
+# %% [markdown]
+# Every op of the step, with its value. The boxes in the dashed clusters are the four gate
+# networks; the valves (`F×C`, `I×C_i`), the memory `C_t` and the output `H_t` sit in the step.
+
+# %%
+tg.draw(L)
+
+# %% [markdown]
+# The stepper goes through backward one node at a time (the widget below; the cells after it
+# show chosen steps without widgets).
+
+# %%
+stepper = Stepper(L)
+print(f"{len(stepper)} steps:", ", ".join(view.node.label() for view in stepper))
+stepper
+
+# %% [markdown]
+# ### The output valve: $H_t = O \times \tanh(C_t)$
+#
+# The product sends each factor the incoming gradient times the *other* factor:
+# $\bar O = \bar H_t \times \tanh(C_t)$ and $\overline{\tanh(C_t)} = \bar H_t \times O$.
+
+# %%
+stepper[stepper.index_of("H_t")]
+
+# %%
+H_bar = stepper.gradient(t1["H_t"])
+assert np.allclose(stepper.gradient(t1["O"]), H_bar * t1["tanh(C_t)"].value)
+assert np.allclose(stepper.gradient(t1["tanh(C_t)"]), H_bar * t1["O"].value)
+print("Ō and the gradient of tanh(C_t) are the products by hand")
+
+# %% [markdown]
+# ### The memory: $C_t = F \times C + I \times C_i$
+#
+# The sum passes $\bar C_t$ unchanged to both of its inputs: the forget valve `F×C` and the
+# input valve `I×C_i`. Then the forget valve sends $\bar F = \bar C_t \times C_0$ to the forget
+# gate. With $C_0 = 0$ that is **zero**: at the first step there is no old memory, so the
+# forget gate cannot change the loss, and its parameters learn nothing from this step.
+
+# %%
+print(stepper[stepper.index_of("F×C")])
+assert np.all(stepper.gradient(t1["F"]) == 0)
+
+# %% [markdown]
+# ### Through a gate network to its parameters
+#
+# The input gate is $I = \sigma(A_i)$ with $A_i = X W_{ix} + H W_{ih} + b_i$. The sigmoid's rule
+# is $\bar A_i = \bar I \times I\,(1 - I)$; the sums pass $\bar A_i$ on; the product
+# $X W_{ix}$ sends $\bar W_{ix} = X^\top \bar A_i$, and the bias, which broadcasts over the rows,
+# gets the sum over rows. Again $H_0 = 0$ makes $\bar W_{ih} = H_0^\top \bar A_i$ zero.
+
+# %%
+stepper[stepper.index_of("I")]
+
+# %%
+I = t1["I"].value
+A_i_bar = stepper.gradient(t1["I"]) * I * (1 - I)
+assert np.allclose(stepper.gradient(cell.parameters()["W_ix"]), X[0].T @ A_i_bar)
+assert np.allclose(stepper.gradient(cell.parameters()["b_i"]), A_i_bar.sum(axis=0))
+for key, p in cell.parameters().items():
+    print(f"‖∂L/∂{key:4}‖ = {np.linalg.norm(stepper.gradient(p)):.4f}")
+
+# %% [markdown]
+# ## Two time steps: the C path and the H path
+#
+# Unroll the same cell over two steps and put the loss on the **last** output only. The first
+# step influences the loss only through what it hands to the second: its memory $C_1$ and its
+# output $H_1$. So $\bar C_1$ is the sum of two parts:
+#
+# - the **C path** (the memory pipe): $C_2 = F_2 \times C_1 + \dots$, so $C_1$ gets
+#   $F_2 \times \bar C_2$ from the forget valve of step 2. Only an element-wise product by the
+#   forget gate: no weight matrix, no squashing derivative;
+# - the **H path**: $H_1 = O_1 \times \tanh(C_1)$ feeds all four gate networks of step 2, so
+#   $C_1$ also gets $\overline{\tanh(C_1)} \times (1 - \tanh^2 C_1)$, where
+#   $\bar H_1$ has come back through $W_{ih}, W_{fh}, W_{oh}, W_{ch}$ and the gates' derivatives.
+
+# %%
+X2 = np.array([[[0.5, -1.0]], [[1.0, 0.3]]])    # (T, r, d) = (2, 1, 2)
+run2 = cell.unroll(X2)
+s1, s2 = run2.steps
+L2 = ce([run2.outputs[-1]], targets=np.array([[2]]))
+gates = ["input gate", "forget gate", "output gate", "new memory"]
+stepper2 = Stepper(L2, collapse=gates)        # the four gate networks drawn as one box each
+print(f"{len(stepper2)} steps")
+stepper2
+
+# %% [markdown]
+# The step at which $C_1$ gets its gradient: two parts arrive, one from the forget valve of
+# step 2 (the C path) and one from $\tanh(C_t)$ of step 1 (the H path).
+
+# %%
+k = stepper2.index_of(s1["C_t"])
+stepper2[k]
+
+# %%
+parts = {tg.scope_path(consumer) + "/" + consumer.label(): g for consumer, _, g in stepper2.details(k).incoming}
+for where, g in parts.items():
+    print(f"from {where:16} {np.round(g, 5)}   norm {np.linalg.norm(g):.5f}")
+C_path = parts["t=2/F×C"]
+assert np.allclose(C_path, s2["F"].value * stepper2.gradient(s2["C_t"]))       # F_2 × C̄_2
+assert np.allclose(sum(parts.values()), stepper2.gradient(s1["C_t"]))
+
+# %% [markdown]
+# And $H_1$ collects one part from each of the four gate networks of step 2: $\bar H_1 =
+# \sum_g \bar A_g W_{gh}^\top$ over $g \in \{i, f, o, c\}$.
+
+# %%
+print(stepper2[stepper2.index_of(s1["H_t"])])
+
+# %% [markdown]
+# The whole backward pass at once: every edge labelled with the norm of the gradient that
+# flowed along it (thicker = larger). The parameters are left out of this drawing so that the
+# two routes from step 2 back to step 1 stand out: $C_1 \to$ `F×C` of step 2 (the C path) and
+# $H_1 \to$ the four gate boxes of step 2 (the H path).
+
+# %%
+def is_parameter(node):
+    return node.op is None and node.requires_grad
+
+
+tg.draw(L2, collapse=gates, edge_grads=True, hide=is_parameter)
+
+# %% [markdown]
+# ## A second opinion: the closed form
+#
+# `lstm.closed_form` backpropagates through the same two steps with the formulas written out
+# in numpy (no graph at all). Every one of the 12 parameter gradients agrees with what the
+# stepper recorded.
+
+# %%
+params = {key: p.value for key, p in cell.parameters().items()}
+fwd = closed_form.forward(params, X2)
+_, dH_last = closed_form.softmax_cross_entropy(fwd.outputs[-1:], np.array([[2]]))
+dH = np.concatenate([np.zeros_like(dH_last), dH_last])      # no loss on H_1 itself
+reference = closed_form.backward(fwd, dH)
+worst = max(np.max(np.abs(stepper2.gradient(p) - reference[key])) for key, p in cell.parameters().items())
+print(f"largest difference over the 12 parameter gradients: {worst:.1e}")
+assert worst < 1e-12
+
+# %% [markdown]
+# ## What to remember
+#
+# - Each backward step is one local rule: products swap their factors, sums copy, σ and tanh
+#   multiply by their derivative, matrix products multiply by the transposed other factor.
+# - A zero initial state silences some gradients at $t = 1$ ($\bar F$, $\bar W_{\ast h}$).
+# - Through time, $C_{t-1}$ gets gradient along two routes; the C path is only scaled by the
+#   forget gate. [Notebook 5](05_vanishing_gradients.ipynb) shows why that matters over many steps.
