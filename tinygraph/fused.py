@@ -1,0 +1,161 @@
+r"""Fused ops: several primitive ops computed as one node, for speed.
+
+A graph of primitive ops pays tinygraph's bookkeeping once per op; seed 001's LSTM step
+is about 30 of them. ``lstm_step`` does a whole step as one op (what cuDNN and PyTorch's
+``LSTMCell`` do), with its own backward written out by hand. It is tested against the
+graph of primitive ops it replaces and against finite differences (tests/test_fused.py).
+
+The op's inputs are the step's input X, the previous state S = [H; C] stacked as
+(2, r, h), and the four gates' weights and biases side by side (column blocks in the
+order i, f, o, c)::
+
+    W = [W_ix W_fx W_ox W_cx]      ((d + h) × 4h)      b = [b_i b_f b_o b_c]   (4h,)
+        [W_ih W_fh W_oh W_ch]
+
+so one matmul computes all four gates. Its output is the new state [H_t; C_t] (2, r, h)::
+
+    A = [X H] W + b                     (r × 4h: the four gates' pre-activations)
+    I, F, O = σ(A_i), σ(A_f), σ(A_o)      C_i = tanh(A_c)
+    C_t = F ⊙ C + I ⊙ C_i                 H_t = O ⊙ tanh(C_t)
+
+After forward the op keeps the gates' values (it needs them for backward):
+``op.parts()`` returns them by the seed's names I, F, O, C_i, so a fused step can still
+be inspected gate by gate.
+
+>>> import numpy as np, tinygraph as tg
+>>> r, d, h = 2, 3, 4
+>>> X = tg.tensor(np.ones((r, d)), name="X")
+>>> S = tg.tensor(np.zeros((2, r, h)), name="(H0, C0)")
+>>> W = tg.parameter(np.full((d + h, 4 * h), 0.1), name="W")
+>>> b = tg.parameter(np.zeros(4 * h), name="b")
+>>> S1 = lstm_step(X, S, W, b, name="(H_t, C_t)")
+>>> S1.shape, sorted(S1.op.parts())
+((2, 2, 4), ['C_i', 'F', 'I', 'O'])
+"""
+import numpy as np
+
+from .errors import DtypeError, ShapeError
+from .node import Node
+from .ops import Op, apply, describe_nodes
+
+
+def _sigmoid_tanh_(A, h):
+    """In place on the gates' pre-activations A (r × 4h): σ on the first 3h columns
+    (σ(a) = ½ tanh(a/2) + ½, which cannot overflow), tanh on the last h."""
+    s = A[:, :3 * h]
+    s *= 0.5
+    np.tanh(A, out=A)
+    s *= 0.5
+    s += 0.5
+
+
+class LSTMStep(Op):
+    """One BlogLSTM step: gates, memory update and output as a single op (see module doc)."""
+
+    __slots__ = ("gates",)
+    name, symbol = "lstm_step", "LSTM step"
+    rule = (r"\bar A_o = \bar H_t \odot \tanh C_t \odot O(1-O),\ "
+            r"\bar C_t = \bar C_t + \bar H_t \odot O \odot (1-\tanh^2 C_t),\ "
+            r"\bar A_i = \bar C_t \odot C_i \odot I(1-I),\ \bar A_f = \bar C_t \odot C \odot F(1-F),\ "
+            r"\bar A_c = \bar C_t \odot I \odot (1-C_i^2);\ "
+            r"\bar W = [X\ H]^\top \bar A,\ \bar b = \textstyle\sum_{rows} \bar A,\ "
+            r"\bar H = \bar A W_h^\top,\ \bar C = \bar C_t \odot F,\ \bar X = \bar A W_x^\top")
+
+    def __init__(self):
+        self.gates = None
+
+    def describe(self):
+        return "lstm_step(I, F, O = σ, C_i = tanh; C_t = F×C + I×C_i; H_t = O×tanh(C_t))"
+
+    def parts(self):
+        """The gates' values of the step (after forward): I, F, O, C_i, each (r × h)."""
+        A = self.gates
+        h = A.shape[1] // 4
+        return {"I": A[:, :h], "F": A[:, h:2 * h], "O": A[:, 2 * h:3 * h], "C_i": A[:, 3 * h:]}
+
+    def explain(self, nodes):
+        X, S, W, b = nodes
+        return (f"expected X (r, d), state (2, r, h), W (d + h, 4h), b (4h,); got "
+                f"{describe_nodes(nodes)}")
+
+    def forward(self, X, S, W, b):
+        d = X.shape[1]
+        h = S.shape[2]
+        A = X @ W[:d]
+        A += S[0] @ W[d:]
+        A += b
+        _sigmoid_tanh_(A, h)
+        self.gates = A
+        I, F, O, C_i = A[:, :h], A[:, h:2 * h], A[:, 2 * h:3 * h], A[:, 3 * h:]
+        out = np.empty_like(S)
+        H_t, C_t = out[0], out[1]
+        np.multiply(F, S[1], out=C_t)
+        C_t += I * C_i
+        np.tanh(C_t, out=H_t)
+        H_t *= O
+        return out
+
+    def backward(self, g, out, X, S, W, b):
+        need_X, need_S, need_W, need_b = self.needs
+        A = self.gates
+        d = X.shape[1]
+        h = S.shape[2]
+        I, F, O, C_i = A[:, :h], A[:, h:2 * h], A[:, 2 * h:3 * h], A[:, 3 * h:]
+        dH, dC_next = g[0], g[1]
+        th = np.tanh(out[1])                     # tanh(C_t), recomputed: less memory kept per step
+        dA = np.empty_like(A)
+        dA_i, dA_f, dA_o, dA_c = dA[:, :h], dA[:, h:2 * h], dA[:, 2 * h:3 * h], dA[:, 3 * h:]
+        dHO = dH * O
+        one_minus = 1 - O
+        np.multiply(dHO, one_minus, out=dA_o)
+        dA_o *= th                               # Ā_o = H̄ tanh(C_t) O(1−O)
+        np.multiply(th, th, out=th)
+        np.subtract(1, th, out=th)
+        dHO *= th
+        dC = dHO
+        dC += dC_next                            # C̄_t
+        dCI = dC * I
+        np.multiply(C_i, C_i, out=one_minus)
+        np.subtract(1, one_minus, out=one_minus)
+        np.multiply(dCI, one_minus, out=dA_c)    # Ā_c = C̄ I (1 − C_i²)
+        np.subtract(1, I, out=one_minus)
+        dCI *= one_minus
+        np.multiply(dCI, C_i, out=dA_i)          # Ā_i = C̄ C_i I(1−I)
+        dCF = dC * F
+        np.subtract(1, F, out=one_minus)
+        one_minus *= dCF
+        np.multiply(one_minus, S[1], out=dA_f)   # Ā_f = C̄ C F(1−F)
+        dX = dA @ W[:d].T if need_X else None
+        dS = None
+        if need_S:
+            dS = np.empty_like(S)
+            np.matmul(dA, W[d:].T, out=dS[0])    # H̄ = Ā W_hᵀ
+            dS[1] = dCF                          # C̄ = C̄_t F
+        dW = None
+        if need_W:
+            dW = np.empty_like(W)
+            np.matmul(X.T, dA, out=dW[:d])
+            np.matmul(S[0].T, dA, out=dW[d:])
+        db = dA.sum(axis=0) if need_b else None
+        return dX, dS, dW, db
+
+
+def lstm_step(X, S, W, b, name=None):
+    """One BlogLSTM step as one op: X (r, d), S = [H; C] (2, r, h), W ((d+h) × 4h), b (4h,)
+    -> the new state [H_t; C_t] (2, r, h). See the module docstring for the layout."""
+    for n, what in ((X, "X"), (S, "state"), (W, "W"), (b, "b")):
+        if not isinstance(n, Node):
+            raise TypeError(f"lstm_step: {what} must be a Node, got {type(n).__name__}")
+    ok = (X.ndim == 2 and S.ndim == 3 and S.shape[0] == 2 and W.ndim == 2 and b.ndim == 1)
+    if ok:
+        r, d = X.shape
+        h = S.shape[2]
+        ok = S.shape[1] == r and W.shape == (d + h, 4 * h) and b.shape == (4 * h,)
+    if not ok:
+        raise ShapeError(f"lstm_step: expected X (r, d), state (2, r, h), W (d + h, 4h), b (4h,); "
+                         f"got {describe_nodes((X, S, W, b))}")
+    dtypes = {n.dtype for n in (X, S, W, b)}
+    if len(dtypes) != 1:
+        raise DtypeError(f"lstm_step: inputs must share one dtype; got "
+                         f"{', '.join(f'{n.label()!r} {n.dtype}' for n in (X, S, W, b))}")
+    return apply(LSTMStep(), (X, S, W, b), name)
