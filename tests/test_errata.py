@@ -1,0 +1,128 @@
+"""lstm.errata: the true quantities read off the graph, the per-equation verdicts, the report."""
+import json
+
+import numpy as np
+import pytest
+
+from lstm import errata, paper
+
+# What the derivation (docs/errata.md) says: these printed formulas compute wrong numbers.
+WRONG_NUMBERS = {"18", "21", "22", "25"}
+RIGHT_AS_PRINTED = {"23", "28", "order"}
+
+
+@pytest.fixture(scope="module")
+def result():
+    return errata.run_check()
+
+
+def truth_for(config, seed=0):
+    return errata.autodiff_truth(acts=dict(config.acts), **errata.random_case(config, seed))
+
+
+def test_corrected_equations_and_closed_forms_match_autodiff(result):
+    assert result.ok
+    assert all(row.corrected_rel_error <= errata.TOLERANCE for row in result.rows)
+    assert all(errors[-1] <= errata.TOLERANCE for errors in result.end_to_end.values())
+    assert result.blog.ok
+
+
+def test_verdicts_are_those_of_the_derivation(result):
+    kinds = {row.equation: row.kind for row in result.rows}
+    assert {eq for eq, kind in kinds.items() if kind == "numbers"} == WRONG_NUMBERS
+    assert {eq for eq, kind in kinds.items() if kind == "ok"} == RIGHT_AS_PRINTED
+    for row in result.rows:
+        if row.kind == "numbers":
+            assert row.printed_rel_error > 1e-3
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_each_disagreement_is_stable_across_seeds(result, seed):
+    again = errata.run_check(seed=seed, blog=False)
+    assert again.ok
+    assert [(r.equation, r.kind) for r in again.rows] == [(r.equation, r.kind) for r in result.rows]
+
+
+def test_eq18_is_wrong_only_when_D_exceeds_1():
+    one = errata.run_check([errata.Config(3, 1, 4), errata.Config(1, 1, 6, (("omega", "tanh"),))], blog=False)
+    many = errata.run_check([errata.Config(3, 2, 4)], blog=False)
+    assert {r.equation: r.kind for r in one.rows}["18"] == "notation"
+    assert {r.equation: r.kind for r in many.rows}["18"] == "numbers"
+
+
+def test_the_graph_split_of_each_gradient_adds_up_to_the_total():
+    """The parts read from backward's steps (by consuming time step) sum to the totals."""
+    truth = truth_for(errata.Config(2, 3, 5))
+    steps = truth.steps
+    for t, step in enumerate(steps, start=1):
+        np.testing.assert_allclose(step["delta_s_to_t"] + step["delta_s_from_next"], step["delta_s"], atol=1e-14)
+        following = steps[t]["delta_zz_to_prev"] if t < len(steps) else 0.0
+        np.testing.assert_allclose(step["direct"] + following, step["delta_z_h"], atol=1e-14)
+        if t > 1:
+            np.testing.assert_array_equal(step["delta_s_to_prev"], steps[t - 2]["delta_s_from_next"])
+    for key, term in (("w_iota", "delta_iota"), ("w_phi", "delta_phi"), ("w_omega", "delta_omega"),
+                      ("W_c", "Delta_c")):
+        np.testing.assert_allclose(sum(step[term] for step in steps), truth.gradients[key], atol=1e-14)
+    np.testing.assert_array_equal(truth.gradients["s0"], steps[0]["delta_s_to_prev"])
+
+
+def test_the_direct_gradient_is_that_of_the_squared_error():
+    config = errata.Config(2, 2, 4)
+    case = errata.random_case(config)
+    truth = truth_for(config)
+    np.testing.assert_allclose([s["direct"] for s in truth.steps], truth.fwd.outputs - case["ys"], atol=1e-14)
+
+
+def test_every_corrected_per_step_quantity_equals_the_graphs():
+    truth = truth_for(errata.Config(2, 3, 6, (("omega", "tanh"), ("c", "identity"))))
+    direct = [s["direct"] for s in truth.steps]
+    computed = paper.backward(truth.fwd, direct, "corrected")
+    for key in paper.QUANTITIES:
+        got, want = computed.per_step(key), np.array([s[key] for s in truth.steps])
+        assert errata.relative_error(got, want) <= 1e-12, key
+
+
+def test_definitions_14_and_15_read_literally_hold_at_the_last_step_only():
+    truth = truth_for(errata.Config(3, 2, 4))
+    last, first = truth.steps[-1], truth.steps[0]
+    np.testing.assert_allclose(last["definition_14"], last["delta_x"], atol=1e-14)
+    np.testing.assert_allclose(last["definition_15"], last["delta_zz_to_prev"], atol=1e-14)
+    assert errata.relative_error(first["definition_14"], first["delta_x"]) > 1e-3
+
+
+def test_a_wrong_corrected_formula_makes_the_check_fail(monkeypatch):
+    printed_25 = paper.EQUATIONS["25"]
+    monkeypatch.setitem(paper.EQUATIONS, "25", paper.Equation("25", "Delta_c", printed_25.needs,
+                                                              printed_25.printed, printed_25.printed))
+    result = errata.run_check(errata.DEFAULT_CONFIGS[:2], blog=False)
+    assert not result.ok
+    assert {r.equation: r.corrected_rel_error for r in result.rows}["25"] > 1e-3
+    assert "FAILED" in result.format_table()
+
+
+def test_an_order_that_reads_a_quantity_too_early_is_reported(monkeypatch):
+    monkeypatch.setattr(paper, "ORDER_OF_COMPUTATION", ("20", "19") + paper.ORDER_OF_COMPUTATION[2:])
+    assert errata.order_problems() == ["eq. 20 reads delta_g_omega before it is computed"]
+
+
+def test_json_rows_follow_the_documented_schema(result):
+    rows = json.loads(errata.to_json_text(result))
+    assert [row["equation"] for row in rows] == [entry.equation for entry in errata.CATALOG]
+    for row in rows:
+        assert {"equation", "quantity", "kind", "printed_rel_error", "corrected_rel_error", "note"} <= set(row)
+        assert row["kind"] in ("numbers", "notation", "ok")
+        assert isinstance(row["equation"], str) and isinstance(row["quantity"], str) and row["note"]
+        assert isinstance(row["corrected_rel_error"], float) and row["corrected_rel_error"] >= 0
+        if row["printed_rel_error"] is None:
+            assert row["kind"] != "numbers"
+        else:
+            assert isinstance(row["printed_rel_error"], float) and row["printed_rel_error"] >= 0
+
+
+def test_table_names_every_equation_and_each_erratum_in_full(result):
+    text = result.format_table()
+    for row in result.rows:
+        assert f"\n{row.equation:<7}{row.kind:<10}" in text
+        if row.kind != "ok":
+            assert f"eq. {row.equation} [{row.kind}]" in text and row.corrected in text
+    assert "BlogLSTM" in text and text.rstrip().endswith("tolerance 1e-09).")
