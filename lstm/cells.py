@@ -311,7 +311,6 @@ class BlogLSTM(Cell):
     ``parameters={key: array or Node}`` (Nodes are used as they are).
     """
 
-    GATES = (("input gate", "I", "i"), ("forget gate", "F", "f"), ("output gate", "O", "o"))
     PARAMETERS = {k: k for k in ("W_ix", "W_fx", "W_ox", "W_cx", "W_ih", "W_fh", "W_oh", "W_ch",
                                  "b_i", "b_f", "b_o", "b_c")}
     STATE = {"H0": "H_t", "C0": "C_t"}
@@ -326,20 +325,20 @@ class BlogLSTM(Cell):
 
     def _build(self, X, previous, nodes):
         H, C = previous["H0"], previous["C0"]
-        gates = {}
-        for scope, name, g in self.GATES[:2]:
-            with tg.scope(scope):
-                gates[name] = tg.sigmoid(self._net(X, H, C, g, nodes), name=name)
+        with tg.scope("input gate"):
+            I = tg.sigmoid(self._net(X, H, C, "i", nodes), name="I")
+        with tg.scope("forget gate"):
+            F = tg.sigmoid(self._net(X, H, C, "f", nodes), name="F")
         with tg.scope("new memory"):
             C_i = tg.tanh(self._net(X, H, C, "c", nodes), name="C_i")
-        FC = tg.mul(gates["F"], C, name="F×C")
-        IC = tg.mul(gates["I"], C_i, name="I×C_i")
-        C_t = tg.add(FC, IC, name="C_t")
+        FC = tg.mul(F, C, name="F×C")               # the forget valve on the memory pipe
+        IC = tg.mul(I, C_i, name="I×C_i")           # the new-memory valve
+        C_t = tg.add(FC, IC, name="C_t")            # the T-joint where they merge
         with tg.scope("output gate"):
             O = tg.sigmoid(self._net(X, H, C_t, "o", nodes), name="O")
         tanh_C = tg.tanh(C_t, name="tanh(C_t)")
-        H_t = tg.mul(O, tanh_C, name="H_t")
-        for node in (gates["I"], gates["F"], C_i, FC, IC, C_t, O, tanh_C, H_t):
+        H_t = tg.mul(O, tanh_C, name="H_t")         # the output valve
+        for node in (I, F, C_i, FC, IC, C_t, O, tanh_C, H_t):
             nodes[node.name] = node
 
     def _net(self, X, H, C, g, nodes):
