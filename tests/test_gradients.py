@@ -1,5 +1,6 @@
 """lstm.gradients: against an independent hand-derived numpy BPTT, PyTorch (when installed)
 and finite differences; its argument checks; and the `python -m lstm gradients` command."""
+import re
 import subprocess
 import sys
 
@@ -289,7 +290,7 @@ def test_cli_refuses_bad_files_with_status_2_and_writes_nothing(tmp_path, capsys
                                                  files["targets"], out_file))
     assert code == 2 and out == ""
     assert err.startswith("error: ") and len(err.splitlines()) == 1
-    assert __import__("re").search(message, err), err
+    assert re.search(message, err), err
     assert not out_file.exists()
 
 
