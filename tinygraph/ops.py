@@ -341,7 +341,9 @@ class Sigmoid(Op):
         return stable_sigmoid(x)
 
     def backward(self, g, out, x):
-        return (g * out * (1 - out),)
+        # σ(x)(1 − σ(x)) = σ(x) σ(−x); σ(−x) computed directly keeps its relative
+        # accuracy where 1 − σ(x) would round to 0 (x ≳ 37)
+        return (g * out * np.exp(-np.logaddexp(0, x)),)
 
 
 class Relu(Op):
