@@ -28,6 +28,7 @@ True
 """
 import json
 import re
+import textwrap
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -185,7 +186,9 @@ def autodiff_truth(params, xs, ys, z_h0, s0, acts=None):
 @dataclass(frozen=True)
 class Entry:
     """One checked equation: ``role`` is "formula" (the backward computes with it),
-    "definition" (a "not." line), "symbol" (only its notation can be wrong) or "order"."""
+    "definition" (a "not." line), "symbol" (only its notation can be wrong) or "order";
+    ``numbers``: why the printed form computes wrong numbers; ``notation``: its slips;
+    ``measured``: what the error columns compare, where that is not the obvious."""
 
     equation: str
     quantity: str
@@ -194,35 +197,43 @@ class Entry:
     corrected: str
     numbers: str = ""
     notation: tuple = ()
+    measured: str = ""
 
 
 CATALOG = (
     Entry("1", "a_ι(t), the input gate's pre-activation", "symbol",
           "a_t(t) = w_tᵀ [x(t); z_h(t-1); s(t-1); 1]", "a_ι(t) = w_ιᵀ [x(t); z_h(t-1); s(t-1); 1]",
           notation=("the input gate's subscript ι is printed as t (a_t, w_t), the letter of the time index "
-                    "(in the text we have); the notation table and eqs. 13, 17, 32 write ι",)),
+                    "(in the text we have); the notation table and eqs. 13, 17, 32 write ι",),
+          measured="corrected error: the graph's a_ι against the numpy forward's, both reading ι"),
     Entry("2", "g_ι(t), the input gate", "symbol", "g_t(t) = f_t(a_t(t))", "g_ι(t) = f_ι(a_ι(t))",
-          notation=("ι printed as t, as in eq. 1",)),
+          notation=("ι printed as t, as in eq. 1",),
+          measured="corrected error: the graph's g_ι against the numpy forward's"),
     Entry("11", "∂E/∂w_ω, ∂E/∂w_φ, ∂E/∂w_ι", "symbol",
           "δ_ω(t) = ∂E/∂w_ω,  δ_φ(t) = ∂E/∂w_φ,  δ_ι(t) = ∂E/∂w_ι",
           "∂E/∂w_ω = Σ_t δ_ω(t) with δ_ω(t) = ∂E/∂w_ω(t), step t's term (likewise φ, ι)",
           notation=("a per-step symbol δ(t) names the total gradient ∂E/∂w, which has no step index; eqs. 20, "
                     "27, 29 compute step t's term and the gradient is their sum over t, which the paper never "
-                    "says (corrected error: Σ_t of the graph's per-step terms against the total)",)),
+                    "says",),
+          measured="corrected error: Σ_t of the graph's per-step terms against the total gradient"),
     Entry("12", "∂E/∂W_c", "symbol", "Δ_c(t) = ∂E/∂W_c", "∂E/∂W_c = Σ_t Δ_c(t) with Δ_c(t) = ∂E/∂W_c(t)",
-          notation=("as eq. 11: a per-step symbol for the total; ∂E/∂W_c = Σ_t Δ_c(t)",)),
+          notation=("as eq. 11: a per-step symbol for the total; ∂E/∂W_c = Σ_t Δ_c(t)",),
+          measured="corrected error: Σ_t of the graph's per-step terms against the total gradient"),
     Entry("14", "δ_x(t) = ∂E/∂x(t)", "definition",
           "δ_x(t) = ∂E/∂z_h(t) · ∂z_h(t)/∂x(t)",
           "δ_x(t) = ∂E/∂x(t) = Σ_q ∂E/∂q(t) ∂q(t)/∂x(t), q = a_ι, a_φ, a_c, a_ω of step t",
           notation=("defines δ_x through z_h(t) alone, but x(t) also reaches E through s(t), which feeds "
-                    "step t+1: read literally the definition misses that part and is right only at t = T "
-                    "(printed error). Eq. 31's last line computes the full ∂E/∂x(t) (corrected error), so "
-                    "the definition does not match its use",)),
+                    "step t+1: read literally the definition misses that part and is right only at t = T; "
+                    "eq. 31's last line computes the full ∂E/∂x(t), so the definition does not match its use",),
+          measured=("printed error: the definition read literally, ∂E/∂z_h(t) times the Jacobian of z_h(t) "
+                    "alone (autodiff); corrected error: eq. 31's last line")),
     Entry("15", "δ_zz(t)→(t-1), the part of ∂E/∂z_h(t-1) through step t", "definition",
           "δ_zz(t)→(t-1) = ∂E/∂z_h(t) · ∂z_h(t)/∂z_h(t-1)",
           "δ_zz(t)→(t-1) = Σ_q ∂E/∂q(t) ∂q(t)/∂z_h(t-1), q = a_ι, a_φ, a_c, a_ω of step t",
           notation=("as eq. 14: z_h(t-1) also reaches E through s(t) and step t+1; the definition read "
-                    "literally misses that part, eq. 32's last line (corrected error) does not",)),
+                    "literally misses that part, eq. 32's last line does not",),
+          measured=("printed error: the definition read literally (autodiff); corrected error: eq. 32's "
+                    "last line")),
     Entry("17", "δ_s(t) = ∂E/∂s(t)", "formula",
           "δ_s(t) = δ_zh(t) diag(f'_h(g_ω(t) s(t))) (g_ω(t) I_D + f'_ω(a_ω) s(t) w_ω,sᵀ) "
           "+ δ_gφ(t+1) f'_φ(a_φ(t+1)) w_φ,sᵀ + δ_gι(t+1) f'_ι(a_ι(t+1)) w_ι,sᵀ + g_φ(t+1) δ_s(t+1)ᵀ",
@@ -430,7 +441,8 @@ def _row(entry, results, configs):
             kind = "notation"
         else:
             kind = "ok"
-        note = "; ".join(([entry.numbers] if entry.numbers and wrong else []) + list(entry.notation))
+        note = "; ".join(([entry.numbers] if entry.numbers and wrong else []) + list(entry.notation)
+                         + ([entry.measured] if entry.measured else []))
         if entry.equation == "17":
             split = {}
             for r in results:
@@ -522,6 +534,10 @@ class CheckResult:
         return format_result(self)
 
 
+WIDTH = 100
+"""Line width of the text report."""
+
+
 def _fmt(value):
     return "—" if value is None else f"{value:.1e}"
 
@@ -543,8 +559,10 @@ def format_result(result):
     for row in result.rows:
         if row.kind == "ok":
             continue
-        lines += ["", f"eq. {row.equation} [{row.kind}] {row.quantity}",
-                  f"  printed:   {row.printed}", f"  corrected: {row.corrected}", f"  why:       {row.note}"]
+        lines += ["", f"eq. {row.equation} [{row.kind}] {row.quantity}"]
+        for label, text in (("printed:", row.printed), ("corrected:", row.corrected), ("why:", row.note)):
+            lines += textwrap.wrap(text, width=WIDTH, initial_indent=f"  {label:<11}", subsequent_indent=" " * 13,
+                                   break_on_hyphens=False)
     lines += ["", "The whole backward through time (eqs. 19-32 in the order of computation) against autodiff,",
               "as printed, with only one of the two corrections, and corrected:",
               f"{'gradient':<14}" + "".join(f"{label:>13}" for label, _, _ in END_TO_END_VERSIONS)]
