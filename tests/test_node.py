@@ -57,7 +57,7 @@ def test_int_bool_and_other_real_data_become_float64(data):
     np.testing.assert_array_equal(node.value, np.asarray(data, dtype=np.float64))
 
 
-@pytest.mark.parametrize("data", [np.array([1 + 2j]), np.array(["a"]), np.array([object()]), 1j], ids=repr)
+@pytest.mark.parametrize("data", [np.array([1 + 2j]), np.array(["a"]), np.array([object()]), 1j], ids=["complex", "string", "object", "python-complex"])
 def test_complex_string_and_object_data_is_refused(data):
     with pytest.raises(tg.DtypeError, match=r"tensor 'x'.*real floating point.*got dtype"):
         tg.tensor(data, name="x")
