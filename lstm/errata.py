@@ -62,9 +62,6 @@ class Config:
         acts = " ".join(f"f_{names[g]}={a}" for g, a in self.acts) or "default activations"
         return f"N={self.N} D={self.D} T={self.T} {acts}"
 
-    def activations(self):
-        return paper.activations(**dict(self.acts))
-
 
 DEFAULT_CONFIGS = (
     Config(3, 1, 5),                                                      # D = 1
@@ -147,9 +144,10 @@ def autodiff_truth(params, xs, ys, z_h0, s0, acts=None):
         full[step.node] = step.grad
         for parent, sent in zip(step.node.inputs, step.input_grads):
             if sent is not None and parent in tracked:
-                parts[tracked[parent], _time_of(step.node)] = parts[tracked[parent], _time_of(step.node)] + sent
+                key = (tracked[parent], _time_of(step.node))
+                parts[key] = parts[key] + sent          # a new array: never add into backward's own
 
-    def part(what, t, by):
+    def part(what, by):
         value = parts.get((what, by))
         return np.zeros(D) if value is None else np.asarray(value, dtype=float)
 
@@ -158,11 +156,11 @@ def autodiff_truth(params, xs, ys, z_h0, s0, acts=None):
     for t in range(1, T + 1):
         nodes = run.steps[t - 1]
         truth = {key: np.asarray(full[nodes[name]]) for key, name in _NODE_OF.items()}
-        truth["direct"] = part(("z_h", t), t, None)
-        truth["delta_s_to_t"] = part(("s", t), t, t)
-        truth["delta_s_from_next"] = part(("s", t), t, t + 1)
-        truth["delta_s_to_prev"] = part(("s", t - 1), t, t)
-        truth["delta_zz_to_prev"] = part(("z_h", t - 1), t, t)
+        truth["direct"] = part(("z_h", t), None)
+        truth["delta_s_to_t"] = part(("s", t), t)
+        truth["delta_s_from_next"] = part(("s", t), t + 1)
+        truth["delta_s_to_prev"] = part(("s", t - 1), t)
+        truth["delta_zz_to_prev"] = part(("z_h", t - 1), t)
         truth["delta_x"] = np.asarray(full[x_nodes[t - 1]])
         for key, term in _TERM_OF.items():
             truth[term] = np.asarray(parts[(key, None), t])
