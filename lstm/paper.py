@@ -34,6 +34,20 @@ What the paper leaves implicit, stated and implemented here:
 - Loss (the project's squared error for the paper): E = Σ_t ½‖z_h(t) − y(t)‖², so the
   direct ∂E/∂z_h(t) is z_h(t) − y(t); any other direct gradients may be passed.
 
+What ``corrected`` changes, and why (the derivations are in docs/errata.md; ``lstm.errata``
+measures each):
+
+- Eqs. 21-22, δ_s(t)→(t) = g_ω δ_zh ⊙ f'_ω(g_ω s) becomes
+  g_ω δ_zh ⊙ f'_h(g_ω s) + δ_gω f'_ω(a_ω) w_ω,s: z_h = f_h(g_ω s), so the derivative is
+  f'_h; and s(t) also reaches z_h(t) through the output gate's peephole (eq. 8), a term
+  eq. 17 has and eqs. 21-22 drop.
+- Eq. 25, Δ_c = (δ_zc ⊙ f'_c(a_c)) [x; s(t-1); 1]ᵀ (D × (N+D+1)) becomes
+  [x; z_h(t-1); 1] (δ_zc ⊙ f'_c(a_c))ᵀ ((N+D+1) × D): W_c multiplies [x; z_h(t-1); 1] (eq. 3).
+- Eq. 18 (not in the order of computation; kept for the per-equation check): the
+  indices i and j are put back in place inside f'_h and in the s·w product.
+
+``backward(..., version="as_printed", fixes=("25",))`` applies chosen corrections only.
+
 Row/column: the paper writes gradients as row vectors (Jacobians); here every gradient
 has the shape of the quantity it is taken with respect to (1-D arrays for vectors), so
 a transpose between a row and a column changes nothing numerically.
