@@ -106,6 +106,28 @@ for key, p in cell.parameters().items():
     print(f"‖∂L/∂{key:4}‖ = {np.linalg.norm(stepper.gradient(p)):.4f}")
 
 # %% [markdown]
+# ### The same backward on seed 002's picture
+#
+# The stepper can draw its steps on any drawing that takes the same overlay (`highlight`,
+# `visited`). Here is the cell view of `lstm.diagrams` (notebook 2), each gate network one box,
+# for a cell with a random state $C_{t-1}, H_{t-1}$ (so nothing is silenced). At the forget valve
+# `F×C`, the step sends $\bar C_t \times F$ back along the pipe and $\bar C_t \times C_{t-1}$ to
+# the forget gate:
+
+# %%
+from lstm import diagrams
+
+example = diagrams.example("blog")          # a BlogLSTM step and its loss L, built and run
+
+
+def cell_view(root, highlight, visited, edge_grads):
+    return diagrams.cell(example, highlight=highlight, visited=visited)
+
+
+cell_stepper = Stepper(example.loss, draw=cell_view)
+cell_stepper[cell_stepper.index_of(example.run.steps[0]["F×C"])]
+
+# %% [markdown]
 # ## Two time steps: the C path and the H path
 #
 # Unroll the same cell over two steps and put the loss on the **last** output only. The first

@@ -1,0 +1,172 @@
+# %% [markdown]
+# # 2 · The LSTM cell as a graph
+#
+# Three texts describe the LSTM, each in its own notation and its own picture:
+#
+# - **seed 001** (a blog on LSTMs): batched matrices, 12 named parameters, a computational graph;
+# - **seed 002** (a blog on LSTM diagrams): the memory as water in a **pipe**, controlled by
+#   **valves**;
+# - **seed 000** (a paper, *LSTM: From theory to practice*): scalar gates with peepholes, and
+#   closed-form derivatives.
+#
+# Here each cell is built from tinygraph's primitive ops, **run**, and then drawn from the graph
+# that actually executed, in three views:
+#
+# | view | what it shows |
+# |---|---|
+# | `ops` | every primitive op (×, +, σ, tanh, @, [;]), clustered per time step and per gate network, with the parameters |
+# | `cell` | one step, each gate network collapsed to one box: the memory pipe runs straight through the cell, the hidden path beside it (seed 002's picture) |
+# | `unrolled` | several steps side by side, the memory and the hidden state handed from each step to the next |
+#
+# Because the drawings come from the executed graph, they cannot disagree with the code: every box
+# carries the name the equations give it. The memory path is green, the hidden path blue.
+
+# %%
+import numpy as np
+
+from lstm import diagrams
+from lstm.cells import BlogLSTM
+
+# %% [markdown]
+# ## Seed 001: the blog's LSTM (`BlogLSTM`)
+#
+# $X$ is $r \times d$ (a batch of $r$ rows), $H$ and $C$ are $r \times h$; $\times$ is the
+# element-wise product, and the bias is added to every row:
+#
+# $$
+# \begin{aligned}
+# I &= \sigma(X W_{ix} + H W_{ih} + b_i) & F &= \sigma(X W_{fx} + H W_{fh} + b_f)\\
+# O &= \sigma(X W_{ox} + H W_{oh} + b_o) & C_i &= \tanh(X W_{cx} + H W_{ch} + b_c)\\
+# C_t &= F \times C + I \times C_i & H_t &= O \times \tanh(C_t)
+# \end{aligned}
+# $$
+#
+# The **cell view**: follow the green pipe $C_{t-1} \to$ × (the forget valve, `F×C`) $\to$ + (where
+# the input valve `I×C_i` adds new memory) $\to C_t$ in a straight line; $H_{t-1}$ and $X_t$ feed
+# the four gate boxes; $H_t = O \times \tanh(C_t)$ on the right.
+
+# %%
+diagrams.cell("blog")
+
+# %% [markdown]
+# The **ops view** opens every box: each gate is two matrix products (`X W_*x`, `H W_*h`), two
+# additions and an activation. The names are the equation's (`X W_fx + H W_fh + b_f` is the
+# forget gate's pre-activation). At the right, the loss $L$ (cross-entropy of $H_t$).
+
+# %%
+diagrams.ops("blog")
+
+# %% [markdown]
+# Every named node of a step, as the cell builds it (`run.steps[t-1]` maps these names to nodes):
+
+# %%
+run = BlogLSTM(input_size=3, hidden_size=4, seed=0).unroll(np.zeros((1, 2, 3)))
+print(list(run.steps[0]))
+
+# %% [markdown]
+# The **unrolled view**: four steps. $C$ (green) and $H$ (blue) pass from each step to the next; the same 12 parameters serve every step (left out here so the chain stays readable).
+
+# %%
+diagrams.unrolled("blog", steps=4)
+
+# %% [markdown]
+# ## Seed 002: the pipe and its valves (`PeepholeLSTM`)
+#
+# Seed 002 draws the memory as water in a pipe: the **forget valve** (×) decides how much old memory
+# passes, a T-joint (+) merges in new memory, and the **new memory valve** (the × below the +)
+# decides how much. Each valve "is controlled by a simple one layer neural network" whose inputs are
+# $h_{t-1}$, $x_t$, **the memory** $C_{t-1}$ and a bias; the output valve looks at the **new**
+# memory $C_t$. Those memory inputs are *peepholes*:
+#
+# $$
+# \begin{aligned}
+# I &= \sigma(X W_{ix} + H W_{ih} + C_{t-1} W_{ic} + b_i) & F &= \sigma(X W_{fx} + H W_{fh} + C_{t-1} W_{fc} + b_f)\\
+# C_i &= \tanh(X W_{cx} + H W_{ch} + b_c) & C_t &= F \times C_{t-1} + I \times C_i\\
+# O &= \sigma(X W_{ox} + H W_{oh} + C_t W_{oc} + b_o) & H_t &= O \times \tanh(C_t)
+# \end{aligned}
+# $$
+#
+# In the cell view, green edges now also run from the pipe down into the gate boxes: the valves
+# watch the water.
+
+# %%
+diagrams.cell("peephole")
+
+# %%
+diagrams.ops("peephole")
+
+# %%
+diagrams.unrolled("peephole", steps=3)
+
+# %% [markdown]
+# ## Seed 000: the paper's cell (`PaperLSTM`)
+#
+# One sequence (no batch): $\mathbf x \in \mathbb R^N$, memory $\mathbf s \in \mathbb R^D$, output
+# $\mathbf z_h \in \mathbb R^D$. The gates are **scalars**, each from a weight vector over one
+# concatenation $[\dots; 1]$ (the 1 multiplies the bias weight). The input and forget gates peek at
+# the old memory $\mathbf s^{(t-1)}$, the output gate at the new one:
+#
+# $$
+# \begin{aligned}
+# a_\iota^{(t)} &= \mathbf w_\iota^\top [\mathbf x^{(t)}; \mathbf z_h^{(t-1)}; \mathbf s^{(t-1)}; 1] & g_\iota^{(t)} &= f_\iota(a_\iota^{(t)}) && (1, 2)\\
+# \mathbf a_c^{(t)} &= \mathbf W_c^\top [\mathbf x^{(t)}; \mathbf z_h^{(t-1)}; 1] & \mathbf z_c^{(t)} &= f_c(\mathbf a_c^{(t)}) && (3, 4)\\
+# a_\phi^{(t)} &= \mathbf w_\phi^\top [\mathbf x^{(t)}; \mathbf z_h^{(t-1)}; \mathbf s^{(t-1)}; 1] & g_\phi^{(t)} &= f_\phi(a_\phi^{(t)}) && (5, 6)\\
+# \mathbf s^{(t)} &= g_\phi^{(t)} \mathbf s^{(t-1)} + g_\iota^{(t)} \mathbf z_c^{(t)} &&&& (7)\\
+# a_\omega^{(t)} &= \mathbf w_\omega^\top [\mathbf x^{(t)}; \mathbf z_h^{(t-1)}; \mathbf s^{(t)}; 1] & g_\omega^{(t)} &= f_\omega(a_\omega^{(t)}) && (8, 9)\\
+# \mathbf z_h^{(t)} &= f_h(g_\omega^{(t)} \mathbf s^{(t)}) &&&& (10)
+# \end{aligned}
+# $$
+#
+# The same pipe, in the paper's letters: $\mathbf s^{(t-1)} \to$ × ($g_\phi \mathbf s$) $\to$ + $\to
+# \mathbf s^{(t)}$, with $g_\iota \mathbf z_c$ merging in. Note eq. 10: the output gate scales the
+# memory *inside* $f_h$, where seed 001 puts $O$ outside the tanh.
+
+# %%
+diagrams.cell("paper")
+
+# %% [markdown]
+# In the ops view, look for the three concatenations: `[x; z_h; s; 1]` (shared by the input and
+# forget gates, eqs. 1 and 5), `[x; z_h; 1]` (eq. 3) and `[x; z_h; s(t); 1]` (eq. 8, built after
+# $\mathbf s^{(t)}$ exists).
+
+# %%
+diagrams.ops("paper")
+
+# %%
+diagrams.unrolled("paper", steps=3)
+
+# %% [markdown]
+# ## The baseline: a plain RNN (`VanillaRNN`)
+#
+# Seed 001 motivates the LSTM with the plain recurrent net $h_t = \tanh(X W_x + h_{t-1} W_h + b)$:
+# one path through time, and every step squashes it. No pipe.
+
+# %%
+diagrams.cell("rnn")
+
+# %%
+diagrams.unrolled("rnn", steps=4)
+
+# %% [markdown]
+# ## The same drawings, with the backward pass
+#
+# Every view can overlay the gradients of a loss $L$ (here the cross-entropy of the last step's
+# output): each edge is labelled with the norm of the gradient flowing back along it, and drawn
+# thicker the larger it is. Along the unrolled pipe you can read how much of $\partial L/\partial
+# C_T$ is left $t$ steps back; [notebook 5](05_vanishing_gradients.ipynb) measures this properly.
+
+# %%
+diagrams.unrolled("blog", steps=4, grads=True)
+
+# %% [markdown]
+# ## What to remember
+#
+# - The three texts draw the same idea: a memory pipe ($C$ or $\mathbf s$) changed only by a
+#   multiplicative forget valve and an additive merge, and a hidden path ($H$ or $\mathbf z_h$)
+#   read out through the output gate.
+# - They differ in the details: batches and vector gates (seed 001), peepholes on the memory
+#   (seed 002, and the paper), scalar gates and the output gate inside $f_h$ (the paper).
+# - A drawing made from the executed graph carries the equations' own names, so you can check a
+#   picture against the equations box by box.
+#
+# Next: [3 · Stepping through backprop](03_stepping_through_backprop.ipynb).
