@@ -195,12 +195,20 @@ def test_a_value_entering_a_cluster_twice_goes_through_one_junction():
     x = tg.parameter([1.0, -2.0], name="x")
     with tg.scope("block"):
         y = tg.add(tg.tanh(x), tg.sigmoid(x), name="y")
-    dot = tg.draw(tg.sum(y, name="L"))
+    dot = tg.draw(tg.sum(y, name="L"), place_leaves=False)
     svg = Svg(dot)
     x_id = dot.vertex_of(x).id
     out_of_x = [t for t in svg.edges if t.startswith(x_id + "->")]
     assert len(out_of_x) == 1 and out_of_x[0].split("->")[1].startswith("j")
-    assert len(Svg(tg.draw(y.sum(), junctions=False)).edges) == len(svg.edges) - 1
+    assert len(Svg(tg.draw(tg.sum(y), junctions=False, place_leaves=False)).edges) == len(svg.edges) - 1
+
+
+def test_leaves_are_drawn_in_the_cluster_of_their_uses():
+    W, xs, h, loss = stepped_graph(2)
+    dot = tg.draw(loss)
+    assert dot.vertex_of(W).scope == ()                  # used in both steps: stays outside
+    assert dot.vertex_of(xs[1]).scope == ("t=2",)        # x2 is used by "h" of step 2 only
+    assert tg.draw(loss, place_leaves=False).vertex_of(xs[1]).scope == ()
 
 
 def test_edge_grads_label_each_edge_with_the_norm_of_the_gradient_it_carries():

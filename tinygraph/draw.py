@@ -138,8 +138,9 @@ class Edge:
 
 # --- text --------------------------------------------------------------------
 
-def _html(text):
-    """Escape any text for an HTML-like label: <, >, &, quotes, control characters."""
+def escape_html(text):
+    """Any text as it must be written inside an HTML-like label (<, >, &, quotes, backslashes,
+    control characters escaped), so Graphviz shows it as written."""
     text = "".join(ch if ch.isprintable() or ch == "\n" else f"\\x{ord(ch):02x}" for ch in str(text))
     # Graphviz expands escapes like \N (the node's id) even in HTML-like labels: double backslashes
     return html.escape(text.replace("\\", "\\\\"), quote=True).replace("\n", "<BR/>")
@@ -194,37 +195,38 @@ def _shape_text(node):
 # --- which vertex a node belongs to --------------------------------------------
 
 def _collapse_rule(collapse):
-    """A function scope -> the collapsed prefix it belongs to (or None)."""
+    """A function scope -> the collapsed prefix it belongs to (or None). ``collapse`` is a
+    depth, a name or glob (matches at any depth), a path "a/b" or tuple (matches from the
+    outermost scope), or a list of these; the outermost match wins."""
     if collapse is None or collapse is False:
         return lambda scope: None
-    if isinstance(collapse, bool) or (isinstance(collapse, int) and collapse < 1):
-        raise ValueError(f"draw: collapse depth must be an integer >= 1, got {collapse!r}")
-    if isinstance(collapse, int):
-        return lambda scope: scope[:collapse] if len(scope) >= collapse else None
-    specs = [collapse] if isinstance(collapse, (str, tuple)) else list(collapse)
-    patterns = []
+    specs = list(collapse) if isinstance(collapse, (list, set, frozenset)) else [collapse]
+    rules = []
     for spec in specs:
-        parts = tuple(spec.split("/")) if isinstance(spec, str) else tuple(spec)
-        if not parts or not all(isinstance(p, str) and p for p in parts):
+        if isinstance(spec, bool) or (isinstance(spec, int) and spec < 1):
+            raise ValueError(f"draw: collapse depth must be an integer >= 1, got {spec!r}")
+        if isinstance(spec, int):
+            rules.append(lambda scope, d=spec: scope[:d] if len(scope) >= d else None)
+            continue
+        parts = tuple(spec.split("/")) if isinstance(spec, str) else spec
+        if not isinstance(parts, tuple) or not parts or not all(isinstance(p, str) and p for p in parts):
             raise ValueError(f"draw: collapse= takes scope names, paths like 't=2/forget gate', "
-                             f"globs like 't=*', tuples of names or a depth; got {spec!r}")
-        patterns.append(parts)
+                             f"globs like 't=*', tuples of names, depths, or a list of these; got {spec!r}")
+        rules.append(lambda scope, parts=parts: _match(scope, parts))
 
     def rule(scope):
-        best = None
-        for parts in patterns:
-            if len(parts) == 1:       # a name: matches at any depth
-                hits = [i for i, s in enumerate(scope) if fnmatch.fnmatchcase(s, parts[0])]
-                key = scope[:hits[0] + 1] if hits else None
-            else:                     # a path: matches from the outermost scope
-                ok = len(scope) >= len(parts) and all(
-                    fnmatch.fnmatchcase(s, p) for s, p in zip(scope, parts))
-                key = scope[:len(parts)] if ok else None
-            if key is not None and (best is None or len(key) < len(best)):
-                best = key
-        return best
+        keys = [key for key in (r(scope) for r in rules) if key is not None]
+        return min(keys, key=len) if keys else None
 
     return rule
+
+
+def _match(scope, parts):
+    if len(parts) == 1:           # a name or glob: matches at any depth
+        hits = [i for i, s in enumerate(scope) if fnmatch.fnmatchcase(s, parts[0])]
+        return scope[:hits[0] + 1] if hits else None
+    ok = len(scope) >= len(parts) and all(fnmatch.fnmatchcase(s, p) for s, p in zip(scope, parts))
+    return scope[:len(parts)] if ok else None
 
 
 def _role(node, roots):
@@ -318,6 +320,18 @@ class _Builder:
                     edge.consumers.append(node)
                 edge.count += 1
 
+    def place_leaves(self):
+        """Draw a leaf made outside any scope (a parameter, an input) inside the innermost
+        cluster that holds all of its uses, next to them."""
+        uses = {}
+        for edge in self.edges:
+            if edge.consumers:
+                uses.setdefault(edge.src, []).append(edge.dst.scope)
+        for vertex in self.vertices:
+            if vertex.kind == "data" and vertex.nodes[0].op is None and not vertex.scope and vertex in uses:
+                scopes = uses[vertex]
+                vertex.scope = scopes[0][:min(_common(scopes[0], other) for other in scopes)]
+
     def _vertex(self, vid, kind, nodes, scope, role, name=""):
         v = Vertex(vid, kind, nodes, tuple(scope), role, name)
         self.vertices.append(v)
@@ -361,22 +375,28 @@ def _common(a, b):
 # --- the drawing -------------------------------------------------------------
 
 def draw(roots, *, rankdir="LR", values=True, grads=True, records="all", collapse=None,
-         hide=None, junctions=True, highlight=None, visited=None, edge_grads=None,
-         legend=False, title=None, vertex_attrs=None, edge_attrs=None, graph_attrs=None):
+         hide=None, junctions=True, place_leaves=True, highlight=None, visited=None, edge_grads=None,
+         legend=False, title=None, names=None, vertex_attrs=None, edge_attrs=None, cluster_attrs=None,
+         graph_attrs=None):
     """Draw the graph that computed ``roots`` (a Node or several) as a ``graphviz.Digraph``.
 
     Layout: ``rankdir`` "LR" (default) or "TB". ``values``/``grads``: show value and
     gradient summaries in records (a gradient shows once backward ran, or from
-    ``edge_grads=True`` or a highlighted BackwardStep). ``records``: "all", "named" or
+    ``edge_grads=True`` or a highlighted BackwardStep); ``grads="norm"`` shows only
+    the gradient's norm. ``records``: "all", "named" or
     "ends" (see the module docstring). ``collapse``: scopes drawn as one node each.
     ``hide(node) -> bool``: leave nodes out (e.g. parameters). ``junctions``: one entry
-    point per value and cluster. Overlay: ``highlight``, ``visited``, ``edge_grads``.
-    ``legend=True`` adds a legend of the roles. ``title`` is shown on top.
+    point per value and cluster. ``place_leaves``: a leaf made outside any scope is drawn
+    in the innermost cluster holding all its uses (W_fx inside "forget gate"). Overlay: ``highlight``, ``visited``, ``edge_grads``.
+    ``legend=True`` adds a legend of the roles. ``title`` is shown on top. ``names``
+    maps nodes to the names shown for them (e.g. {C0: "C_t-1"}).
 
-    Hooks for drawings built on top (lstm.diagrams): ``vertex_attrs(vertex) -> dict``
-    and ``edge_attrs(edge) -> dict`` return Graphviz attributes that override the
-    defaults (``label`` included; an HTML-like label must be written ``<...>``), and
-    ``graph_attrs`` is merged into the graph's attributes.
+    Hooks for drawings built on top (lstm.diagrams): ``vertex_attrs(vertex) -> dict``,
+    ``edge_attrs(edge) -> dict`` and ``cluster_attrs(scope) -> dict`` return Graphviz
+    attributes that replace the defaults (``label`` included: an HTML-like label is
+    written ``<...>``, any other label is shown as written); ``graph_attrs`` is merged
+    into the graph's attributes. The overlay (highlight, fading, gradient labels and
+    widths) is applied on top of what the hooks return.
     """
     roots = _roots(roots)
     if rankdir not in ("LR", "TB", "RL", "BT"):
@@ -384,6 +404,8 @@ def draw(roots, *, rankdir="LR", values=True, grads=True, records="all", collaps
     if records not in ("all", "named", "ends"):
         raise ValueError(f"draw: records must be 'all', 'named' or 'ends', got {records!r}")
     builder = _Builder(roots, collapse, records, hide)
+    if place_leaves:
+        builder.place_leaves()
     if junctions:
         builder.add_junctions()
 
@@ -410,6 +432,7 @@ def draw(roots, *, rankdir="LR", values=True, grads=True, records="all", collaps
             if g is not None and (parent, step.node) not in edge_grads:
                 edge_grads[(parent, step.node)] = g
     visited = None if visited is None else set(visited)
+    names = dict(names or {})
 
     for edge in builder.edges:
         gs = [edge_grads[(edge.node, c)] for c in edge.consumers if (edge.node, c) in edge_grads]
@@ -424,7 +447,7 @@ def draw(roots, *, rankdir="LR", values=True, grads=True, records="all", collaps
     dot.attr("node", fontname=FONT, fontsize="11", margin="0.04")
     dot.attr("edge", fontname=FONT, fontsize="9", color="#555555", arrowsize="0.6")
     if title:
-        dot.attr("graph", label=f"<<B>{_html(title)}</B>>", labelloc="t", fontsize="14")
+        dot.attr("graph", label=f"<<B>{escape_html(title)}</B>>", labelloc="t", fontsize="14")
     if graph_attrs:
         dot.attr("graph", **graph_attrs)
 
@@ -443,33 +466,35 @@ def draw(roots, *, rankdir="LR", values=True, grads=True, records="all", collaps
         if vertex.kind == "junction":
             a = {"shape": "point", "width": "0.06", "color": "#555555", "label": ""}
         elif vertex.kind == "op":
-            a = _op_attrs(vertex, records)
+            a = _op_attrs(vertex, records, names)
         elif vertex.kind == "group":
-            a = _group_attrs(vertex, builder)
+            a = _group_attrs(vertex, builder, names)
         else:
-            a = _data_attrs(vertex.nodes[0], vertex.role, values, grads, node_grads, faded, lit)
+            a = _data_attrs(vertex.nodes[0], vertex.role, values, grads, node_grads, faded, names)
+        if vertex_attrs:
+            a.update(vertex_attrs(vertex) or {})
         if faded:
             a.update(style=a.get("style", "") + ",dashed", fontcolor=FADED, color=FADED)
             a["style"] = a["style"].strip(",")
         if lit:
             a.update(color=HIGHLIGHT, penwidth="3")
-        if vertex_attrs:
-            a.update(vertex_attrs(vertex) or {})
         return a
 
     by_scope = {}
     for vertex in builder.vertices:
         by_scope.setdefault(vertex.scope, []).append(vertex)
-    _emit_clusters(dot, by_scope, attrs_of)
+    _emit_clusters(dot, by_scope, attrs_of, cluster_attrs)
 
     for edge in builder.edges:
-        a = {}
         used = f"×{edge.count}" if edge.count > 1 and edge.dst.kind != "junction" else ""
-        if used:
-            a["label"] = used
+        a = {"label": used} if used else {}
+        if edge_attrs:
+            a.update(edge_attrs(edge) or {})
         if edge.grad is not None:
             width = 1.0 if hi == lo else 0.6 + 4.4 * (math.log10(max(edge.grad, 10 ** lo)) - lo) / (hi - lo)
-            a.update(label=(_num(edge.grad) if edge.grad else "0") + (f" ({used})" if used else ""),
+            text = _num(edge.grad) if edge.grad else "0"
+            given = str(a.get("label", ""))
+            a.update(label=f"{given} {text}".strip() if not given.startswith("<") else given,
                      fontcolor=GRAD_FONT, penwidth=f"{width if edge.grad else 0.6:.2f}")
             if not edge.grad:
                 a["style"] = "dashed"
@@ -479,8 +504,6 @@ def draw(roots, *, rankdir="LR", values=True, grads=True, records="all", collaps
         elif visited is not None and edge.node.requires_grad and edge.node not in visited \
                 and not any(c in visited for c in edge.consumers):
             a.update(color=FADED, style="dashed")
-        if edge_attrs:
-            a.update(edge_attrs(edge) or {})
         if "label" in a and not str(a["label"]).startswith("<"):
             a["label"] = _plain(a["label"])
         dot.edge(edge.src.id, edge.dst.id, **a)
@@ -492,7 +515,7 @@ def draw(roots, *, rankdir="LR", values=True, grads=True, records="all", collaps
     return dot
 
 
-def _emit_clusters(dot, by_scope, attrs_of):
+def _emit_clusters(dot, by_scope, attrs_of, cluster_attrs):
     """Each scope prefix becomes a cluster nested in its parent's; vertices go in theirs."""
     children = {}
     for scope in by_scope:
@@ -506,11 +529,13 @@ def _emit_clusters(dot, by_scope, attrs_of):
         for child in sorted(children.get(scope, ()), key=_scope_sort_key):
             depth = len(child)
             with graph.subgraph(name=f"cluster_{next(counter)}") as sub:
-                sub.attr(label=f"<<B>{_html(child[-1])}</B>>" if depth == 1 else f"<{_html(child[-1])}>",
+                sub.attr(label=f"<<B>{escape_html(child[-1])}</B>>" if depth == 1 else f"<{escape_html(child[-1])}>",
                          style="rounded,filled" if depth == 1 else "rounded,dashed",
                          fillcolor="#F7F7F7", color="#9A9A9A", fontcolor="#444444",
                          fontsize="13" if depth == 1 else "11", labeljust="l",
                          tooltip=_tooltip("/".join(child)))
+                if cluster_attrs:
+                    sub.attr(**_finish(cluster_attrs(child) or {}))
                 fill(sub, child)
 
     fill(dot, ())
@@ -533,30 +558,34 @@ def _finish(attrs):
     return out
 
 
-def _data_attrs(node, role, values, grads, node_grads, faded, lit):
+def _data_attrs(node, role, values, grads, node_grads, faded, names):
     fill, border = ROLE_COLORS[role]
     if faded:
         fill = "#FAFAFA"
-    name = node.name if node.name is not None else (node.op.name if node.op is not None else None)
+    name = names.get(node, node.name)
+    named = name is not None
+    if not named:
+        name = node.op.name if node.op is not None else "?"
     tooltip = f"{node.label()} {_shape_text(node)} {role}" + (f" in {'/'.join(node.scope)}" if node.scope else "")
     if role == "constant":
         return {"shape": "box", "style": "rounded,filled", "fillcolor": fill, "color": border,
-                "fontsize": "9", "height": "0.2", "label": f"<{_html(summarize(node.value))}>",
+                "fontsize": "9", "height": "0.2", "label": f"<{escape_html(summarize(node.value))}>",
                 "tooltip": tooltip}
-    title = f"<B>{_html(name)}</B>" if node.name is not None else f'<I><FONT COLOR="#666666">{_html(name)}</FONT></I>'
-    rows = [f'<TR><TD>{title} <FONT POINT-SIZE="9">{_html(_shape_text(node))}</FONT></TD></TR>']
+    title = f"<B>{escape_html(name)}</B>" if named else f'<I><FONT COLOR="#666666">{escape_html(name)}</FONT></I>'
+    rows = [f'<TR><TD>{title} <FONT POINT-SIZE="9">{escape_html(_shape_text(node))}</FONT></TD></TR>']
     if values:
-        rows.append(f'<TR><TD><FONT POINT-SIZE="9">{_html(summarize(node.value))}</FONT></TD></TR>')
+        rows.append(f'<TR><TD><FONT POINT-SIZE="9">{escape_html(summarize(node.value))}</FONT></TD></TR>')
     g = node_grads.get(node, node.grad) if grads else None
     if g is not None:
-        rows.append(f'<TR><TD><FONT POINT-SIZE="9" COLOR="{GRAD_FONT}">grad {_html(summarize(g))}</FONT></TD></TR>')
+        text = f"‖grad‖ {_num(grad_norm(g))}" if grads == "norm" else f"grad {summarize(g)}"
+        rows.append(f'<TR><TD><FONT POINT-SIZE="9" COLOR="{GRAD_FONT}">{escape_html(text)}</FONT></TD></TR>')
     label = ('<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="2">'
              + "".join(rows) + "</TABLE>>")
     return {"shape": "box", "style": "rounded,filled", "fillcolor": fill, "color": border,
             "penwidth": "1.2", "label": label, "tooltip": tooltip}
 
 
-def _op_attrs(vertex, records):
+def _op_attrs(vertex, records, names):
     node = vertex.nodes[0]
     symbol = node.op.symbol
     tip = f"{node.op.describe()} → {node.label()} {_shape_text(node)}"
@@ -564,23 +593,23 @@ def _op_attrs(vertex, records):
     named = node.name is not None and records == "ends"
     if len(symbol) <= 2 and not named:
         a.update(shape="circle", width="0.3", height="0.3", fixedsize="false", margin="0.02",
-                 label=f"<{_html(symbol)}>", fontsize="13")
+                 label=f"<{escape_html(symbol)}>", fontsize="13")
     else:
-        text = f"<{_html(symbol)}"
+        text = f"<{escape_html(symbol)}"
         if named:
-            text += f'<BR/><FONT POINT-SIZE="9">{_html(node.name)}</FONT>'
+            text += f'<BR/><FONT POINT-SIZE="9">{escape_html(names.get(node, node.name))}</FONT>'
         a.update(shape="ellipse", height="0.3", margin="0.03,0.01", label=text + ">")
     return a
 
 
-def _group_attrs(vertex, builder):
+def _group_attrs(vertex, builder, names):
     members = set(vertex.nodes)
     outputs = [n for n in vertex.nodes if n in builder.roots
                or any(e.node is n for e in builder.edges if e.src is vertex)]
-    names = ", ".join(dict.fromkeys(n.label() for n in outputs))
-    label = f"<<B>{_html(vertex.name)}</B>"
-    if names:
-        label += f'<BR/><FONT POINT-SIZE="9">→ {_html(names)}</FONT>'
+    shown = ", ".join(dict.fromkeys(names.get(n, n.label()) for n in outputs))
+    label = f"<<B>{escape_html(vertex.name)}</B>"
+    if shown:
+        label += f'<BR/><FONT POINT-SIZE="9">→ {escape_html(shown)}</FONT>'
     label += f'<BR/><FONT POINT-SIZE="8" COLOR="#666666">{sum(1 for n in members if n.op)} ops</FONT>>'
     fill, border = GROUP_COLORS if vertex.role != "output" else ROLE_COLORS["output"]
     return {"shape": "box", "style": "rounded,filled", "fillcolor": fill, "color": border,
@@ -593,7 +622,7 @@ def _legend(dot, builder):
     cells.append(("op (×, +, σ …)", *OP_COLORS))
     if any(v.kind == "group" for v in builder.vertices):
         cells.append(("collapsed scope", *GROUP_COLORS))
-    rows = "".join(f'<TR><TD BGCOLOR="{fill}" COLOR="{border}" BORDER="1" STYLE="rounded">{_html(text)}</TD></TR>'
+    rows = "".join(f'<TR><TD BGCOLOR="{fill}" COLOR="{border}" BORDER="1" STYLE="rounded">{escape_html(text)}</TD></TR>'
                    for text, fill, border in cells)
     dot.node("legend", label=f'<<TABLE BORDER="0" CELLSPACING="3" CELLPADDING="3">'
                             f'<TR><TD><B>legend</B></TD></TR>{rows}</TABLE>>',

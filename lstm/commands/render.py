@@ -1,0 +1,90 @@
+"""Draw an LSTM variant from its real executed graph (random inputs, fixed seed).
+
+Views:
+  ops       every primitive op, clustered per time step and gate network (seed 001's graph)
+  cell      one cell: gate networks as boxes, valves × and +, the memory pipe along the top
+            (seed 002's picture)
+  unrolled  T cells side by side, C and H handed from step to step
+
+With --grads the backward pass of L (cross-entropy of the last step's output) is drawn
+on top: every edge is labelled with the norm of the gradient flowing back along it.
+
+Examples:
+  python -m lstm render --variant blog --view cell
+  python -m lstm render --variant paper --view unrolled --steps 6 --grads -o paper.png
+  python -m lstm render --variant rnn --view unrolled --steps 20 --grads --format pdf
+"""
+import argparse
+import sys
+from pathlib import Path
+
+HELP = "draw a variant's executed graph (ops, cell or unrolled view) as svg, png, pdf or dot"
+
+DEFAULT_STEPS = {"ops": 1, "cell": 1, "unrolled": 4}
+
+
+def _steps(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+    if not 1 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"must be between 1 and 100, got {value}")
+    return value
+
+
+def add_arguments(parser):
+    from lstm.cells import VARIANTS
+    from lstm.diagrams import FORMATS, VIEWS
+
+    parser.add_argument("--variant", default="blog", choices=list(VARIANTS),
+                        help="which cell: blog (seed 001), paper (seed 000), peephole (seed 002) or rnn "
+                             "(default: blog)")
+    parser.add_argument("--view", default="cell", choices=list(VIEWS),
+                        help="ops: every primitive op; cell: one cell as the memory pipe with valves; "
+                             "unrolled: T cells side by side (default: cell)")
+    parser.add_argument("--steps", type=_steps, metavar="T",
+                        help="time steps to run and draw, 1-100 (default: 1 for ops, 4 for unrolled; "
+                             "the cell view is always one step)")
+    parser.add_argument("--grads", action="store_true",
+                        help="overlay backward: label each edge with the norm of the gradient of L "
+                             "flowing along it, pen width by magnitude")
+    parser.add_argument("--format", choices=list(FORMATS),
+                        help="output format (default: taken from -o's suffix, else svg); dot writes "
+                             "the Graphviz source and works without Graphviz installed")
+    parser.add_argument("-o", "--output", type=Path, metavar="FILE",
+                        help="output file (default: VARIANT_VIEW.FORMAT, e.g. blog_cell.svg, "
+                             "or VARIANT_unrolled_T.FORMAT)")
+
+
+def run(args):
+    from lstm import diagrams
+    from tinygraph.draw import GraphvizNotFound
+
+    suffix = args.output.suffix.lstrip(".").lower() if args.output else ""
+    fmt = args.format or (suffix if suffix in diagrams.FORMATS else "svg")
+    if suffix in diagrams.FORMATS and suffix != fmt:
+        return _fail(f"-o {args.output} ends in .{suffix} but --format is {fmt}; make them agree")
+    if args.view == "cell" and args.steps not in (None, 1):
+        return _fail(f"the cell view draws one step; --steps {args.steps} is for the ops and unrolled views")
+    steps = args.steps or DEFAULT_STEPS[args.view]
+    output = args.output
+    if output is None:
+        tail = f"_{steps}" if args.view == "unrolled" else ""
+        output = Path(f"{args.variant}_{args.view}{tail}.{fmt}")
+    dot = diagrams.view(args.variant, args.view, steps=steps, grads=args.grads)
+    try:
+        path = diagrams.save(dot, output, fmt)
+    except GraphvizNotFound as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    except OSError as err:
+        return _fail(f"cannot write {output}: {err.strerror or err}")
+    print(f"wrote {path} ({args.variant}, {args.view} view, {steps} step{'s' if steps > 1 else ''}"
+          f"{', gradients' if args.grads else ''})")
+    return 0
+
+
+def _fail(message):
+    print(f"error: {message}", file=sys.stderr)
+    return 2

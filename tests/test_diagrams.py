@@ -1,0 +1,225 @@
+"""lstm.diagrams: the three views of every variant, read back from the rendered SVG."""
+import re
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+
+import tinygraph as tg
+from lstm import diagrams
+from lstm.cells import VARIANTS
+from tinygraph.draw import grad_norm
+
+SVG = "{http://www.w3.org/2000/svg}"
+GATES = {"blog": ["F", "I", "C_i", "O"], "peephole": ["F", "I", "C_i", "O"],
+         "paper": ["g_φ", "g_ι", "z_c", "g_ω"], "rnn": []}
+STATES = {"blog": ["C_t-1", "H_t-1", "X_t", "C_t", "H_t"], "peephole": ["C_t-1", "H_t-1", "X_t", "C_t", "H_t"],
+          "paper": ["s(t-1)", "z_h(t-1)", "x(t)", "s(t)", "z_h(t)"], "rnn": ["h_t-1", "X_t", "h_t"]}
+
+
+class Svg:
+    def __init__(self, dot):
+        self.root = ET.fromstring(dot.pipe(format="svg"))
+        self.groups = {}
+        for g in self.root.iter(f"{SVG}g"):
+            if g.get("class") in ("node", "edge", "cluster"):
+                self.groups.setdefault(g.get("class"), {})[g.find(f"{SVG}title").text] = g
+
+    def of(self, kind):
+        return self.groups.get(kind, {})
+
+    @staticmethod
+    def texts(g):
+        return [t.text.strip() for t in g.iter(f"{SVG}text") if t.text and t.text.strip()]
+
+    def all_node_texts(self):
+        return [t for g in self.of("node").values() for t in self.texts(g)]
+
+    def cluster_labels(self):
+        return [" ".join(self.texts(g)) for g in self.of("cluster").values()]
+
+    def centre_y(self, vertex_id):
+        g = self.of("node")[vertex_id]
+        shape = next(e for e in g.iter() if e.tag in (f"{SVG}ellipse", f"{SVG}path", f"{SVG}polygon"))
+        if shape.tag == f"{SVG}ellipse":
+            return float(shape.get("cy"))
+        ys = [float(v) for v in re.findall(r"-?\d+\.?\d*", shape.get("d") or shape.get("points"))][1::2]
+        return (min(ys) + max(ys)) / 2
+
+
+def edge_label(svg, edge):
+    texts = Svg.texts(svg.of("edge")[f"{edge.src.id}->{edge.dst.id}"])
+    return float(texts[-1].replace("−", "-"))
+
+
+def hand_overs(dot, ex, name):
+    """The drawn edges carrying step k's ``name`` (C_t, H_t ...) into step k+1."""
+    found = []
+    for k, step in enumerate(ex.run.steps[:-1], start=1):
+        found += [e for e in dot.edges if e.node is step[name] and e.src.scope[:1] == (f"t={k}",)
+                  and e.dst.scope[:1] == (f"t={k + 1}",)]
+    return found
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_cell_view_names_gates_and_states_in_the_texts_notation(variant):
+    svg = Svg(diagrams.cell(variant))
+    texts = svg.all_node_texts()
+    for name in GATES[variant] + STATES[variant]:
+        assert name in texts, f"{variant}: {name} missing from the cell view"
+    assert any(diagrams.NOTATION[variant] and "one cell" in label for label in svg.cluster_labels())
+    symbols = [t for t in texts if t in ("×", "+", "σ", "tanh")]
+    if variant != "rnn":
+        assert symbols.count("×") == 3 and symbols.count("+") == 1 and symbols.count("σ") == 3
+
+
+@pytest.mark.parametrize("grads", [False, True])
+@pytest.mark.parametrize("variant", ["blog", "peephole", "paper"])
+def test_cell_view_memory_pipe_runs_straight_along_the_top_row(variant, grads):
+    ex = diagrams.example(variant)
+    dot = diagrams.cell(ex, grads=grads)
+    svg = Svg(dot)
+    n, step = ex.notation, ex.run.steps[0]
+    memory0 = ex.run.initial_state[n.memory0]
+    pipe = [dot.vertex_of(memory0), next(v for v in dot.vertices if v.kind == "op" and v.nodes[0] is step[n.valves[0]]),
+            next(v for v in dot.vertices if v.kind == "op" and v.nodes[0] is step[n.memory]), dot.vertex_of(step[n.memory])]
+    ys = [svg.centre_y(v.id) for v in pipe]
+    assert max(ys) - min(ys) < 1.0, ys
+    others = [svg.centre_y(v.id) for v in dot.vertices if v.kind in ("op", "data", "group") and v not in pipe]
+    assert min(ys) < min(others)                           # SVG y grows downwards: the pipe is on top
+
+
+def test_cell_view_colours_the_memory_and_hidden_paths():
+    ex = diagrams.example("blog")
+    dot = diagrams.cell(ex)
+    svg = Svg(dot)
+    edges = {f"{e.src.id}->{e.dst.id}": e for e in dot.edges}
+    for title, g in svg.of("edge").items():
+        if title not in edges:
+            continue
+        stroke = g.find(f"{SVG}path").get("stroke").upper()
+        name = edges[title].node.name
+        if name in ("C0", "F×C", "I×C_i", "C_t"):
+            assert stroke == diagrams.MEMORY_COLOR, (title, name)
+        elif name in ("H0", "H_t"):
+            assert stroke == diagrams.HIDDEN_COLOR, (title, name)
+
+
+def test_peephole_cell_shows_the_memory_entering_the_gates():
+    ex = diagrams.example("peephole")
+    dot = diagrams.cell(ex)
+    C0, C_t = ex.run.initial_state["C0"], ex.run.steps[0]["C_t"]
+    into = {e.dst.name for e in dot.edges if e.dst.kind == "group" and e.node is C0}
+    assert into == {"input gate", "forget gate"}
+    assert {e.dst.name for e in dot.edges if e.dst.kind == "group" and e.node is C_t} == {"output gate"}
+
+
+def test_paper_cell_shows_scalar_gates_and_peepholes_on_s():
+    ex = diagrams.example("paper")
+    dot = diagrams.cell(ex)
+    step = ex.run.steps[0]
+    assert step["g_ι"].shape == step["g_φ"].shape == step["g_ω"].shape == ()
+    s0, s = ex.run.initial_state["s0"], step["s"]
+    assert any(e.node is s0 and e.dst.nodes[0] is step["[x; z_h; s; 1]"] for e in dot.edges)   # eqs 1, 5
+    assert any(e.node is s and e.dst.name == "output gate" for e in dot.edges)                  # eq 8
+    assert "[x; z_h; s; 1]" in Svg(dot).all_node_texts()
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+@pytest.mark.parametrize("T", [1, 3])
+def test_unrolled_view_has_one_cluster_per_step_and_hands_c_and_h_on(variant, T):
+    ex = diagrams.example(variant, steps=T)
+    dot = diagrams.unrolled(ex)
+    svg = Svg(dot)
+    labels = svg.cluster_labels()
+    assert sorted(label for label in labels if label.startswith("t=")) == sorted(f"t={k}" for k in range(1, T + 1))
+    n = ex.notation
+    for name in (n.memory, n.hidden):
+        if not name:
+            continue
+        edges = hand_overs(dot, ex, name)
+        assert len(edges) == T - 1, (variant, name, len(edges))
+        for e in edges:
+            assert f"{e.src.id}->{e.dst.id}" in svg.of("edge")
+
+
+def test_unrolled_view_is_readable_at_twenty_steps():
+    ex = diagrams.example("blog", steps=20)
+    dot = diagrams.unrolled(ex)
+    assert len(hand_overs(dot, ex, "C_t")) == 19 and len(hand_overs(dot, ex, "H_t")) == 19
+    per_step = [v for v in dot.vertices if v.scope[:1] == ("t=7",)]
+    assert len(per_step) <= 14          # gates collapsed: X, 4 gates, 3 valves, +, tanh, junctions
+
+
+def test_unrolled_grads_label_the_pipe_with_the_gradient_it_carries_back():
+    ex = diagrams.example("blog", steps=5)
+    dot = diagrams.unrolled(ex, grads=True)
+    svg = Svg(dot)
+    for e in hand_overs(dot, ex, "C_t"):
+        k = int(e.src.scope[0][2:])
+        nxt = ex.run.steps[k]                                     # step k+1
+        # C_k+1 = F ⊙ C_k + ...: what flows back along the pipe is F_k+1 ⊙ ∂L/∂C_k+1
+        expected = grad_norm(nxt["F"].value * tg.grad(ex.loss, nxt["C_t"]))
+        assert edge_label(svg, e) == pytest.approx(expected, rel=5e-3)
+    for e in hand_overs(dot, ex, "H_t"):
+        H_k = ex.run.steps[int(e.src.scope[0][2:]) - 1]["H_t"]
+        assert edge_label(svg, e) == pytest.approx(grad_norm(tg.grad(ex.loss, H_k)), rel=5e-3)
+
+
+def test_rnn_gradient_vanishes_along_the_unrolled_hidden_path():
+    ex = diagrams.example("rnn", steps=8)
+    dot = diagrams.unrolled(ex, grads=True)
+    svg = Svg(dot)
+    norms = [edge_label(svg, e) for e in sorted(hand_overs(dot, ex, "h_t"), key=lambda e: e.src.scope)]
+    exact = [grad_norm(tg.grad(ex.loss, step["h_t"])) for step in ex.run.steps[:-1]]
+    np.testing.assert_allclose(norms, exact, rtol=5e-3)
+    assert norms[0] < norms[-1] / 10                          # ∂L/∂h_1 is far smaller than ∂L/∂h_7
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_ops_view_shows_every_named_intermediate_and_parameter(variant):
+    ex = diagrams.example(variant)
+    svg = Svg(diagrams.ops(ex))
+    texts = svg.all_node_texts()
+    for name in ex.run.steps[0]:
+        assert name in texts, f"{variant}: {name!r} missing from the ops view"
+    for node in ex.cell.parameters().values():
+        assert node.name in texts
+    scopes = {"blog": ["input gate", "forget gate", "output gate", "new memory"],
+              "peephole": ["input gate", "forget gate", "output gate", "new memory"],
+              "paper": ["input gate", "forget gate", "output gate", "input value"], "rnn": []}[variant]
+    assert set(scopes + ["t=1", "loss"]) <= set(svg.cluster_labels())
+
+
+def test_ops_view_of_two_steps_clusters_each_step():
+    labels = Svg(diagrams.ops("blog", steps=2)).cluster_labels()
+    assert labels.count("forget gate") == 2 and {"t=1", "t=2"} <= set(labels)
+
+
+@pytest.mark.parametrize("make", [diagrams.ops, diagrams.cell, diagrams.unrolled])
+def test_every_view_takes_the_backward_overlay(make):
+    ex = diagrams.example("blog", steps=1)
+    steps = list(tg.backward_steps(ex.loss, accumulate=False))
+    current = next(s for s in steps if s.node is ex.run.steps[0]["F×C"])
+    dot = make(ex, highlight=current, visited=[s.node for s in steps[:current.index + 1]])
+    svg = Svg(dot)
+    strokes = [e.get("stroke", "").upper() for g in svg.of("node").values() for e in g.iter()]
+    assert "#D62728" in strokes
+
+
+def test_render_all_writes_the_cell_and_unrolled_view_of_every_variant(tmp_path):
+    paths = diagrams.render_all(tmp_path, fmt="svg", steps=2)
+    assert sorted(p.name for p in paths) == sorted(f"{v}_{view}.svg" for v in VARIANTS for view in ("cell", "unrolled"))
+    for path in paths:
+        ET.parse(path)
+
+
+def test_bad_names_are_refused_with_the_choices():
+    with pytest.raises(ValueError, match="unknown variant 'lstm'"):
+        diagrams.example("lstm")
+    with pytest.raises(ValueError, match="unknown view"):
+        diagrams.view("blog", "pipe")
+    with pytest.raises(ValueError, match="steps must be a positive integer"):
+        diagrams.example("blog", steps=0)
+    with pytest.raises(ValueError, match="unknown format"):
+        diagrams.save(diagrams.cell("rnn"), "x.gif", "gif")
