@@ -6,15 +6,17 @@ Three views of every variant (blog, paper, peephole, rnn), each a ``graphviz.Dig
   gate network, parameters named as in the text (seed 001's computational graph);
 - ``cell``: one step, each gate network collapsed to one box (σ, tanh ...), the valves
   as × and +: the memory pipe C_t-1 → × → + → C_t runs straight along the top row,
-  the hidden path H_t-1 → H_t along the bottom, X_t enters from below (seed 002);
+  the hidden path H_t-1 → H_t along the bottom, X_t enters between them (seed 002);
 - ``unrolled``: T cells side by side, C and H handed from each step to the next.
 
 The memory path (C, or the paper's s) is drawn in green and the hidden path (H, z_h,
 the RNN's h) in blue in every view. ``grads=True`` overlays the backward pass of the
 loss L (cross-entropy of the last step's output only, so every label along the pipe
 shows how much of ∂L/∂C_T is left t steps back): each edge is labelled with the norm
-of the gradient flowing back along it and drawn thicker the larger it is. ``highlight``
-and ``visited`` are passed to ``tinygraph.draw`` (the notebook stepper's overlay).
+of the gradient flowing back along it and drawn thicker the larger it is. ``highlight``,
+``visited`` and ``edge_grads`` are passed to ``tinygraph.draw`` (the notebook stepper's
+overlay). Every view takes a variant name (a seeded random example is built and run) or
+an ``Example`` from ``example(...)``.
 
 >>> from lstm import diagrams
 >>> dot = diagrams.cell("blog", grads=True)            # a graphviz.Digraph
@@ -27,8 +29,8 @@ import numpy as np
 
 import tinygraph as tg
 from lstm import losses
-from tinygraph.draw import ROLE_COLORS, escape_html as _h
 from lstm.cells import VARIANTS, make_cell
+from tinygraph.draw import ROLE_COLORS, escape_html as _h
 
 MEMORY_COLOR = "#1A9850"
 HIDDEN_COLOR = "#2166AC"
@@ -174,14 +176,19 @@ def _hide_in_cell_views(ex):
     return lambda node: node in parameters or (node.op is None and node.name is None)
 
 
-def _overlay(grads, highlight, visited):
-    return {"edge_grads": True if grads else None, "highlight": highlight, "visited": visited}
+def _overlay(grads, highlight, visited, edge_grads):
+    """tinygraph.draw's backward overlay: ``grads=True`` computes every edge's gradient of L;
+    ``edge_grads`` (a mapping, e.g. what a Stepper has sent so far) is drawn as given."""
+    return {"edge_grads": edge_grads if edge_grads is not None else (True if grads else None),
+            "highlight": highlight, "visited": visited}
 
 
-def _rows(dot, ex, x_after_state=False):
+def _rows(dot, ex):
     """Put the memory pipe on the top row and the hidden path on the bottom row: the initial
     memory sits above the initial hidden state, and an invisible, heavy edge runs along the
-    hidden states so dot lines them up (the pipe is lined up by its Graphviz group)."""
+    hidden states so dot lines them up (the pipe is lined up by its Graphviz group). Each
+    step's X_t comes after the previous hidden state, so the steps' boxes follow each other
+    from left to right instead of stacking up in a staircase."""
     n = ex.notation
     h_ids = [dot.vertex_of(ex.run.initial_state[n.hidden0]).id]
     h_ids += [dot.vertex_of(step[n.hidden]).id for step in ex.run.steps]
@@ -190,9 +197,8 @@ def _rows(dot, ex, x_after_state=False):
         dot.body.append(f"\t{{rank=same; {c0} -> {h_ids[0]} [style=invis]}}\n")
     for a, b in zip(h_ids, h_ids[1:]):
         dot.body.append(f"\t{a} -> {b} [style=invis weight=3]\n")
-    if x_after_state:    # X_t one column right of the states: the cell's box leaves their rows free
-        x = dot.vertex_of(ex.run.inputs[0]).id
-        dot.body.append(f"\t{h_ids[0]} -> {x} [style=invis]\n")
+    for h_before, x in zip(h_ids, ex.run.inputs):
+        dot.body.append(f"\t{h_before} -> {dot.vertex_of(x).id} [style=invis]\n")
     return dot
 
 
@@ -208,7 +214,8 @@ def _valve_attrs(vertex, names, roots, show_name=True):
     return a
 
 
-def ops(source="blog", steps=1, grads=False, highlight=None, visited=None, rankdir="LR", legend=True):
+def ops(source="blog", steps=1, grads=False, highlight=None, visited=None, edge_grads=None, rankdir="LR",
+        legend=True):
     """Every primitive op of ``steps`` time steps (or of an ``Example``), clustered per step and
     gate network, with the parameters and the loss L; the state paths coloured."""
     ex = _example(source, steps)
@@ -217,10 +224,10 @@ def ops(source="blog", steps=1, grads=False, highlight=None, visited=None, rankd
     T = len(ex.run.steps)
     return tg.draw(ex.loss, rankdir=rankdir, legend=legend, vertex_attrs=vertex_attrs, edge_attrs=edge_attrs,
                    title=f"{_TITLES[ex.variant]}: every op, {T} step{'s' if T > 1 else ''}, loss L",
-                   **_overlay(grads, highlight, visited))
+                   **_overlay(grads, highlight, visited, edge_grads))
 
 
-def cell(source="blog", grads=False, highlight=None, visited=None):
+def cell(source="blog", grads=False, highlight=None, visited=None, edge_grads=None):
     """One cell (the first step of ``source``), each gate network collapsed to a box, the memory
     pipe along the top and the hidden path along the bottom (seed 002's picture). With
     ``grads`` the loss L (collapsed to one node) is drawn too."""
@@ -232,7 +239,7 @@ def cell(source="blog", grads=False, highlight=None, visited=None):
     names.update({step[k]: v for k, v in n.shown.items() if k in step and step[k] not in names})
     vertex_attrs, edge_attrs = _styles(ex, _path_colors(ex))
     roots = [step[k] for k in (n.memory, n.hidden) if k]
-    if grads or highlight is not None or visited is not None:
+    if grads or highlight is not None or visited is not None or edge_grads is not None:
         roots.insert(0, ex.loss)
 
     def vattrs(vertex):
@@ -250,11 +257,11 @@ def cell(source="blog", grads=False, highlight=None, visited=None):
     dot = tg.draw(roots, collapse=[2, "loss"], records="ends", hide=_hide_in_cell_views(ex), values=False, grads="norm",
                   place_leaves=False,
                   names=names, vertex_attrs=vattrs, edge_attrs=edge_attrs, cluster_attrs=cluster_attrs,
-                  **_overlay(grads, highlight, visited))
-    return _rows(dot, ex, x_after_state=True)
+                  **_overlay(grads, highlight, visited, edge_grads))
+    return _rows(dot, ex)
 
 
-def unrolled(source="blog", steps=4, grads=False, highlight=None, visited=None):
+def unrolled(source="blog", steps=4, grads=False, highlight=None, visited=None, edge_grads=None):
     """``steps`` cells side by side (each gate network collapsed), C and H handed on from step
     to step; with ``grads`` the labels along the pipe show ∂L/∂C_t and ∂L/∂H_t shrinking."""
     ex = _example(source, steps)
@@ -277,7 +284,7 @@ def unrolled(source="blog", steps=4, grads=False, highlight=None, visited=None):
                   vertex_attrs=vattrs, edge_attrs=edge_attrs,
                   title=f"{_TITLES[ex.variant]} unrolled over {T} step{'s' if T > 1 else ''}"
                         + (": gradient norms of L on the edges" if grads else ""),
-                  **_overlay(grads, highlight, visited))
+                  **_overlay(grads, highlight, visited, edge_grads))
     return _rows(dot, ex)
 
 
