@@ -3,6 +3,8 @@ import json
 
 import numpy as np
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from lstm import errata, paper
 
@@ -48,6 +50,39 @@ def test_eq18_is_wrong_only_when_D_exceeds_1():
     many = errata.run_check([errata.Config(3, 2, 4)], blog=False)
     assert {r.equation: r.kind for r in one.rows}["18"] == "notation"
     assert {r.equation: r.kind for r in many.rows}["18"] == "numbers"
+
+
+def saturated(fwd, limit=20.0):
+    """True when some activation's argument is so large that its derivative is lost to
+    float64 rounding (σ'(40) ≈ 4e-18): gradients there are noise, in any method."""
+    return max(float(np.max(np.abs(np.concatenate([[s["a_iota"], s["a_phi"], s["a_omega"]], s["a_c"],
+                                                   s["g_omega"] * s["s"]]))))
+               for s in fwd.steps) > limit
+
+
+# Bounded activations for the forget gate and z_h (identity there lets the state overflow);
+# no relu (a relu that stays dead for the whole sequence zeroes the very terms that
+# make eqs. 21 and 25 wrong, so they would rightly agree).
+configs = st.builds(
+    errata.Config, N=st.integers(1, 4), D=st.integers(1, 4), T=st.integers(2, 8),
+    acts=st.tuples(st.tuples(st.just("phi"), st.sampled_from(["sigmoid", "tanh"])),
+                   st.tuples(st.just("h"), st.sampled_from(["sigmoid", "tanh"])),
+                   st.tuples(st.just("omega"), st.sampled_from(["sigmoid", "tanh", "identity"])),
+                   st.tuples(st.just("iota"), st.sampled_from(["sigmoid", "tanh", "identity"])),
+                   st.tuples(st.just("c"), st.sampled_from(["sigmoid", "tanh", "identity"]))),
+    seed=st.integers(0, 10**6))
+
+
+@settings(max_examples=25)
+@given(config=configs)
+def test_in_any_configuration_the_corrections_hold_and_the_same_equations_fail(config):
+    case = errata.random_case(config)
+    fwd = paper.forward(case["params"], case["xs"], case["z_h0"], case["s0"], dict(config.acts))
+    assume(not saturated(fwd))
+    result = errata.run_check([config], blog=False)
+    assert result.ok
+    wrong = {row.equation for row in result.rows if row.kind == "numbers"}
+    assert wrong == (WRONG_NUMBERS if config.D > 1 else WRONG_NUMBERS - {"18"})
 
 
 def test_the_graph_split_of_each_gradient_adds_up_to_the_total():

@@ -6,7 +6,7 @@ backward is shown to differ, and to differ exactly where the derivation says.
 """
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from lstm import paper
@@ -44,6 +44,14 @@ def matches_autodiff(c, acts, version="corrected", fixes=(), tol=1e-9):
     return {key: rel(grads[key], truth[key]) for key in truth}, tol
 
 
+def saturated(fwd, limit=20.0):
+    """True when some activation's argument is so large that its derivative is lost to
+    float64 rounding (σ'(40) ≈ 4e-18): gradients there are noise, in any method."""
+    return max(float(np.max(np.abs(np.concatenate([[s["a_iota"], s["a_phi"], s["a_omega"]], s["a_c"],
+                                                   s["g_omega"] * s["s"]]))))
+               for s in fwd.steps) > limit
+
+
 # Any activation for the input gate, output gate and z_c; a bounded one for the forget
 # gate and z_h (with identity there the state can grow like s² per step and overflow).
 activations = st.fixed_dictionaries({gate: st.sampled_from(["sigmoid", "tanh"] if gate in ("phi", "h") else NAMES)
@@ -53,7 +61,9 @@ activations = st.fixed_dictionaries({gate: st.sampled_from(["sigmoid", "tanh"] i
 @settings(max_examples=40)
 @given(N=st.integers(1, 4), D=st.integers(1, 4), T=st.integers(1, 10), seed=st.integers(0, 10**6), acts=activations)
 def test_corrected_backward_equals_autodiff(N, D, T, seed, acts):
-    errors, tol = matches_autodiff(case(N, D, T, seed), acts)
+    c = case(N, D, T, seed)
+    assume(not saturated(paper.forward(c["params"], c["xs"], c["z_h0"], c["s0"], acts)))
+    errors, tol = matches_autodiff(c, acts)
     assert max(errors.values()) <= tol, errors
 
 
