@@ -214,6 +214,28 @@ def test_each_step_is_drawn_with_the_step_highlighted_and_the_gradients_sent_so_
     assert len(draw.calls) == calls            # rendered once, then cached
 
 
+def node_positions(drawing):
+    """Where Graphviz puts each vertex (from its "plain" output)."""
+    lines = drawing.pipe(format="plain", encoding="utf-8").splitlines()
+    return {parts[1]: (parts[2], parts[3]) for parts in map(str.split, lines) if parts[0] == "node"}
+
+
+def test_the_drawing_keeps_its_layout_from_step_to_step():
+    _, run, loss = blog_loss(1)
+    stepper = Stepper(loss)
+    n = len(stepper)
+    layouts = [node_positions(stepper.drawing(i)) for i in (0, n // 3, 2 * n // 3, n - 1)]
+    assert len(layouts[0]) > 40 and all(layout == layouts[0] for layout in layouts)
+
+
+def test_edges_backward_has_not_reached_hold_their_label_in_invisible_ink():
+    a, b, y = diamond()
+    stepper = Stepper(y)
+    first, last = stepper.drawing(0).source, stepper.drawing(len(stepper) - 1).source
+    assert '<FONT COLOR="transparent">3</FONT>' in first          # a -> × will carry ∂y/∂a part 3
+    assert "transparent" not in last and "label=3 " in last
+
+
 def test_edge_gradients_of_x_times_x_add_both_arguments():
     x = tg.parameter(3.0, name="x")
     y = (x * x).named("y")

@@ -326,6 +326,7 @@ class Stepper:
                 if g is not None:
                     self._incoming.setdefault(parent, []).append((step.node, position, g))
         self._svgs = {}
+        self._final = None
 
     # --- a sequence of steps
     def __len__(self):
@@ -405,13 +406,43 @@ class Stepper:
 
     def drawing(self, i):
         """The graph drawn for step ``i``: the step highlighted, processed nodes marked and the
-        gradients sent so far written on the edges (a ``graphviz.Digraph``)."""
+        gradients sent so far written on the edges (a ``graphviz.Digraph``).
+
+        With the default ``tinygraph.draw``, every edge that will carry a gradient already
+        holds its label, invisible until backward reaches it, and records leave out their
+        gradient row (the numbers beside the drawing show it; ``grads=True`` puts it back):
+        Graphviz then lays out every step alike, and the graph does not jump while stepping.
+        """
         i = self._position(i)
-        draw = self.draw_function
-        if draw is None:
-            from .draw import draw
-        return draw(self.root, highlight=self.steps[i], visited=self.visited(i), edge_grads=self.edge_grads(i),
-                    **self.draw_options)
+        sent = self.edge_grads(i)
+        if self.draw_function is not None:
+            return self.draw_function(self.root, highlight=self.steps[i], visited=self.visited(i),
+                                      edge_grads=sent, **self.draw_options)
+        from .draw import draw
+
+        options = {"grads": False, **self.draw_options}
+        options["edge_attrs"] = self._reserve_labels(sent, options.get("edge_attrs"))
+        return draw(self.root, highlight=self.steps[i], visited=self.visited(i), edge_grads=sent, **options)
+
+    def _reserve_labels(self, sent, user_hook):
+        """An ``edge_attrs`` hook for tinygraph.draw: an edge backward has not reached yet gets
+        its final label in transparent ink, so it takes the same room at every step."""
+        if self._final is None:
+            self._final = self.edge_grads(len(self.steps) - 1)
+
+        def edge_attrs(edge):
+            attrs = dict(user_hook(edge) or {}) if user_hook is not None else {}
+            keys = [(edge.node, c) for c in edge.consumers]
+            if "label" in attrs or any(key in sent for key in keys):
+                return attrs
+            grads = [self._final[key] for key in keys if key in self._final]
+            if grads:
+                norm = float(np.sqrt(np.sum(np.square(sum(grads[1:], grads[0])))))
+                used = f"×{edge.count} " if edge.count > 1 and edge.dst.kind != "junction" else ""
+                attrs["label"] = f'<{html.escape(used)}<FONT COLOR="transparent">{norm:.3g}</FONT>>'
+            return attrs
+
+        return edge_attrs
 
     def svg(self, i):
         """The drawing of step ``i`` as an SVG string (rendered once, then cached)."""
