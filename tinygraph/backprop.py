@@ -33,6 +33,9 @@ class BackwardStep(NamedTuple):
     input_grads: tuple
 
 
+new_step = tuple.__new__      # BackwardStep(...) without the keyword handling: one per node
+
+
 def topological_order(roots, needs_grad_only=True):
     """Nodes reachable from ``roots``, every node after all of its inputs.
 
@@ -171,7 +174,7 @@ def backward_steps(root, grad=None, retain_grads=True, accumulate=True):
                 total = node.grad + g
                 total.setflags(write=False)
                 node.grad = total
-        yield BackwardStep(index, node, g, input_grads)
+        yield new_step(BackwardStep, (index, node, g, input_grads))
         index += 1
 
 

@@ -82,7 +82,8 @@ class Op:
         return self.name
 
     def explain(self, nodes):
-        """Why ``nodes`` do not fit this op; called only when forward raised ValueError."""
+        """Why ``nodes`` do not fit this op; called only when forward raised a ValueError
+        or IndexError (numpy's way of saying so), to word the ``ShapeError``."""
         return ""
 
 
@@ -139,10 +140,11 @@ def apply(op, inputs, name=None):
 
 def _apply(op, inputs, name):
     """``apply`` without the argument checks: the ops' own functions call this."""
+    arity = len(inputs)
     try:
-        if len(inputs) == 1:
+        if arity == 1:
             out = op.forward(inputs[0].value)
-        elif len(inputs) == 2:
+        elif arity == 2:
             out = op.forward(inputs[0].value, inputs[1].value)
         else:
             out = op.forward(*[n.value for n in inputs])
@@ -164,7 +166,9 @@ def _apply(op, inputs, name):
         )
     if not modes.grad_enabled:
         return Node(out, None, (), name)
-    if len(inputs) == 2:
+    if arity == 1:
+        needs = (inputs[0].requires_grad,)
+    elif arity == 2:
         needs = (inputs[0].requires_grad, inputs[1].requires_grad)
     else:
         needs = tuple([n.requires_grad for n in inputs])
@@ -215,7 +219,7 @@ class Sub(_Binary):
         return a - b
 
     def backward(self, g, out, a, b):
-        return unbroadcast(g, a.shape), unbroadcast(-g, b.shape)
+        return unbroadcast(g, a.shape), (unbroadcast(-g, b.shape) if self.needs[1] else None)
 
 
 class Mul(_Binary):
