@@ -110,9 +110,10 @@ for key, p in cell.parameters().items():
 #
 # The stepper can draw its steps on any drawing that takes the same overlay (`highlight`,
 # `visited`). Here is the cell view of `lstm.diagrams` (notebook 2), each gate network one box,
-# for a cell with a random state $C_{t-1}, H_{t-1}$ (so nothing is silenced). At the forget valve
-# `F×C`, the step sends $\bar C_t \times F$ back along the pipe and $\bar C_t \times C_{t-1}$ to
-# the forget gate:
+# for a cell with a random state $C_{t-1}, H_{t-1}$ (so nothing is silenced). The edges carry the
+# gradient norms of the whole backward pass (`grads=True`), so the picture stays put while red
+# marks the current step. At the forget valve `F×C`, the step sends $\bar C_t \times F$ back along
+# the pipe and $\bar C_t \times C_{t-1}$ to the forget gate:
 
 # %%
 from lstm import diagrams
@@ -121,7 +122,7 @@ example = diagrams.example("blog")          # a BlogLSTM step and its loss L, bu
 
 
 def cell_view(root, highlight, visited, edge_grads):
-    return diagrams.cell(example, highlight=highlight, visited=visited)
+    return diagrams.cell(example, grads=True, highlight=highlight, visited=visited)
 
 
 cell_stepper = Stepper(example.loss, draw=cell_view)
