@@ -4,6 +4,7 @@ Run ``python -m lstm --help`` for the list, ``python -m lstm COMMAND --help`` fo
 """
 import argparse
 import importlib
+import os
 import sys
 
 from lstm.commands import COMMANDS
@@ -35,4 +36,10 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        status = main()
+        sys.stdout.flush()
+    except BrokenPipeError:       # e.g. `python -m lstm check | head`: the reader left early
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        status = 1
+    sys.exit(status)

@@ -24,3 +24,10 @@ def test_unknown_command_exits_with_usage_error():
     assert result.returncode == 2
     assert "invalid choice" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_reader_that_leaves_early_gets_no_traceback():
+    result = subprocess.run(f"'{sys.executable}' -m lstm check | head -1", shell=True,
+                            capture_output=True, text=True)
+    assert result.stdout.strip()
+    assert "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr
