@@ -35,7 +35,7 @@ def test_assign_replaces_a_leaf_value_and_keeps_it_frozen():
     new[0] = 9.0                                # assign copied the caller's writable array
     np.testing.assert_array_equal(w.value, [1.0, 2.0])
     assert not w.value.flags.writeable
-    with pytest.raises(ValueError, match=r"'w' has shape \(2,\), new value has shape \(3,\)"):
+    with pytest.raises(tg.ShapeError, match=r"'w' has shape \(2,\), new value has shape \(3,\)"):
         w.assign(np.zeros(3))
     with pytest.raises(ValueError, match="only leaves can be assigned"):
         (w * 2.0).assign(np.zeros(2))

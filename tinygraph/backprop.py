@@ -139,7 +139,10 @@ def backward_steps(root, grad=None, retain_grads=True, accumulate=True):
             input_grads = ()
         else:
             inputs = node.inputs
-            if len(inputs) == 1:
+            if anomaly:
+                with np.errstate(all="ignore"):
+                    raw = op.backward(g, node.value, *[parent.value for parent in inputs])
+            elif len(inputs) == 1:
                 raw = op.backward(g, node.value, inputs[0].value)
             elif len(inputs) == 2:
                 raw = op.backward(g, node.value, inputs[0].value, inputs[1].value)

@@ -17,7 +17,7 @@ new value (optimizers do).
 """
 import numpy as np
 
-from .errors import DtypeError
+from .errors import DtypeError, ShapeError
 from .scope import scopes
 
 FLOAT64 = np.dtype(np.float64)
@@ -133,7 +133,7 @@ class Node:
             raise ValueError(f"assign: {self.label()!r} is computed by {self.op.name}; only leaves can be assigned")
         arr = as_float_array(new_value, dtype=self.value.dtype, what=f"assign to {self.label()!r}")
         if arr.shape != self.value.shape:
-            raise ValueError(
+            raise ShapeError(
                 f"assign: {self.label()!r} has shape {self.value.shape}, new value has shape {arr.shape}"
             )
         if arr is new_value:

@@ -142,7 +142,10 @@ def _apply(op, inputs, name):
     """``apply`` without the argument checks: the ops' own functions call this."""
     arity = len(inputs)
     try:
-        if arity == 1:
+        if modes.anomaly:                           # numpy stays quiet; the AnomalyError below speaks
+            with np.errstate(all="ignore"):
+                out = op.forward(*[n.value for n in inputs])
+        elif arity == 1:
             out = op.forward(inputs[0].value)
         elif arity == 2:
             out = op.forward(inputs[0].value, inputs[1].value)
@@ -666,7 +669,8 @@ def neg(x, name=None):
 def power(x, p, name=None):
     """x ** p for a constant real number p (a Node exponent is refused)."""
     if isinstance(p, Node) or not isinstance(p, SCALAR_TYPES):
-        raise TypeError(f"power: the exponent must be a constant real number, got {type(p).__name__}; "
+        base = repr(x.label()) if isinstance(x, Node) else type(x).__name__
+        raise TypeError(f"power: the exponent of {base} must be a constant real number, got {type(p).__name__}; "
                         f"for a variable exponent write exp(p * log(x))")
     return _unary(Pow(float(p)), x, name)
 
