@@ -173,7 +173,9 @@ assert np.allclose(sum(parts.values()), stepper2.gradient(s1["C_t"]))
 # \sum_g \bar A_g W_{gh}^\top$ over $g \in \{i, f, o, c\}$.
 
 # %%
-print(stepper2[stepper2.index_of(s1["H_t"])])
+H1_step = stepper2[stepper2.index_of(s1["H_t"])]
+print(H1_step)
+assert len(H1_step.details.incoming) == 4
 
 # %% [markdown]
 # The whole backward pass at once: every edge labelled with the norm of the gradient that

@@ -105,8 +105,8 @@ assert curves["LSTM, b_f = 3: ‖∂L/∂H_t‖"][0] > 1e-2 * curves["LSTM, b_f 
 # - The plain RNN's gradient falls by about an order of magnitude every few steps: after 50
 #   steps the first input has essentially no say in the loss.
 # - An LSTM is **not** immune by construction. With freshly initialised gates ($F \approx 0.5$)
-#   its gradient vanishes too, even faster than the RNN's here: half of the memory is forgotten
-#   at every step, so half of the gradient is too.
+#   its gradient vanishes too, even faster than the RNN's here: about half of the memory is
+#   forgotten at every step, and the gradient along the pipe shrinks by the same factor.
 # - What the LSTM adds is a path whose decay is **controlled by a gate**. With the forget gate
 #   open, the gradient reaches the start of the sequence with its size intact. Training can
 #   learn to open it where memory is useful; initialising $b_f$ to 1 or more is the usual head
