@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 import tinygraph as tg
 from lstm.cells import BlogLSTM, PaperLSTM
-from tinygraph.notebook import Stepper, format_array, latex_name, written_rule
+from tinygraph.notebook import Stepper, format_array, latex_name, plain_rule, written_rule
 
 
 def blog_loss(T=2, seed=0):
@@ -151,10 +151,32 @@ def test_every_op_of_an_lstm_step_has_its_rule_written_with_its_own_names():
                 continue
             text = written_rule(node)
             assert r"\bar " not in text, (node.label(), text)       # every formal got a name
+            assert balanced_braces(text), text
             assert rf"\overline{{{latex_name(node.label())}}}" in text or type(node.op).__name__ in ("Concat",)
             for parent in node.inputs:
                 if parent.requires_grad:
                     assert latex_name(parent.label()) in text, (node.label(), parent.label(), text)
+
+
+def balanced_braces(latex):
+    depth = 0
+    for i, ch in enumerate(latex):
+        if ch in "{}" and latex[i - 1:i] != "\\":
+            depth += 1 if ch == "{" else -1
+            if depth < 0:
+                return False
+    return depth == 0
+
+
+def test_plain_rule_reads_without_latex():
+    F = tg.parameter(np.ones(3), name="F")
+    C = tg.tensor(np.ones(3), name="C0")
+    text = plain_rule(written_rule((F * C).named("F×C")))
+    assert text == "∂L/∂F = ∂L/∂(F×C) ⊙ C_0,  ∂L/∂C_0 = ∂L/∂(F×C) ⊙ F"
+    W = tg.parameter(np.ones((2, 3)), name="W")
+    x = tg.tensor(np.ones((4, 2)), name="X")
+    assert plain_rule(written_rule((x @ W).named("XW"))) == "∂L/∂X = ∂L/∂XW Wᵀ,  ∂L/∂W = Xᵀ ∂L/∂XW"
+    assert "\\" not in plain_rule(r"\bar b = \textstyle\sum_{rows} \bar A,\ \bar x = \bar y \cdot 2")
 
 
 def test_concatenation_rule_names_the_slice_each_part_gets_back():

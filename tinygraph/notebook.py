@@ -157,7 +157,9 @@ def written_rule(node):
 _PLAIN = [(r"\\overline\{\\text\{([^}]*)\}\}", r"∂L/∂(\1)"), (r"\\overline\{((?:[^{}]|\{[^{}]*\})*)\}", r"∂L/∂\1"), (r"\\(?:text|mathrm)\{([^}]*)\}", r"\1"),
           (r"\\odot", "⊙"), (r"\\top", "ᵀ"), (r"\^2", "²"), (r"\\quad", "   "), (r"\\,", " "),
           (r"\\sigma", "σ"), (r"\\tanh", "tanh"), (r"\\iota", "ι"), (r"\\phi", "φ"), (r"\\omega", "ω"),
-          (r"\\delta", "δ"), (r"\\bar\s*", "∂L/∂"), (r"\\([#$%&_{}^])", r"\1"), (r"[{}]", ""), (r"\\", ""),
+          (r"\\delta", "δ"), (r"\\sum", "Σ"), (r"\\prod", "∏"), (r"\\cdot", "·"), (r"\\times", "×"),
+          (r"\\partial", "∂"), (r"\\(?:textstyle|displaystyle|left|right|big|Big)", ""), (r"\\ ", " "),
+          (r"\^ᵀ", "ᵀ"), (r"\\bar\s*", "∂L/∂"), (r"\\([#$%&_{}^])", r"\1"), (r"[{}]", ""), (r"\\", ""),
           (r"\s*,\s*(?=∂L)", ",  "), (r" +(?=[)\]])", "")]
 
 
@@ -213,16 +215,21 @@ class StepDetails:
 
     def text(self):
         """A plain-text summary (for terminals and logs)."""
+        def numbers(g, indent):                  # a matrix's later rows under its first
+            return format_array(g).replace("\n", "\n" + " " * indent)
+
+        head = f"  gradient flowing in  {plain_rule(_bar(self.node))} = "
         lines = [f"step {self.index + 1}/{self.total}: {_where(self.node)} {self.node.shape}, {self.kind}",
-                 f"  gradient flowing in  {plain_rule(_bar(self.node))} = {format_array(self.grad)}"]
+                 head + numbers(self.grad, len(head))]
         for consumer, position, g in self.incoming:
-            lines.append(f"    from {_where(consumer)} (argument {position + 1}): {format_array(g)}")
+            head = f"    from {_where(consumer)} (argument {position + 1}): "
+            lines.append(head + numbers(g, len(head)))
         if self.rule:
             lines.append(f"  rule: {plain_rule(self.written_rule)}")
         for parent, g in self.outgoing:
-            sent = "no gradient (constant)" if g is None else format_array(g)
-            lines.append(f"  sends to {_where(parent)} {parent.shape}: {sent}")
-        return "\n".join(lines)
+            head = f"  sends to {_where(parent)} {parent.shape}: "
+            lines.append(head + ("no gradient (constant)" if g is None else numbers(g, len(head))))
+        return "\n".join(line.rstrip() for line in "\n".join(lines).splitlines())
 
     def html(self):
         """The numbers as HTML with inline LaTeX ($...$), as shown beside the drawing."""
