@@ -200,12 +200,17 @@ def plot_losses(history, baseline, path, title, baseline_label="baseline"):
     steps = np.arange(1, len(history.losses) + 1)
     if len(steps):
         ax.plot(steps, history.losses, color="tab:blue", alpha=0.3, linewidth=0.8, label="training loss (batch)")
-        ax.plot(steps, running_mean(history.losses, 50), color="tab:blue", label="running mean (50 steps)")
+        window = min(50, max(1, len(steps) // 10))
+        ax.plot(steps, running_mean(history.losses, window), color="tab:blue",
+                label=f"running mean ({window} steps)")
+    ax.plot([0, len(steps)], [history.eval_before, history.eval_after], "o", color="black",
+            label=f"evaluation loss: {history.eval_before:.4g} -> {history.eval_after:.4g}")
     ax.axhline(baseline, color="tab:red", linestyle="--", label=f"{baseline_label} = {baseline:.4g}")
     ax.set_xlabel("training step")
     ax.set_ylabel("loss")
     ax.set_title(title)
-    if len(steps) and min(history.losses) > 0:
+    shown = [v for v in [*history.losses, history.eval_before, history.eval_after, baseline] if np.isfinite(v)]
+    if shown and min(shown) > 0 and max(shown) / min(shown) > 20:
         ax.set_yscale("log")
     ax.legend()
     fig.tight_layout()
