@@ -1,5 +1,7 @@
 """The backward stepper: its gradients are backward()'s, going back adds nothing, and
 everything the widget shows comes from plain functions that work headless."""
+import sys
+
 import graphviz
 import numpy as np
 import pytest
@@ -281,6 +283,21 @@ def test_widget_shows_what_the_plain_functions_compute():
     assert box.slider.value == len(stepper) - 1
     box.previous.click()
     assert box.numbers.value == stepper.details(len(stepper) - 2).html()
+
+
+def test_without_ipywidgets_a_stepper_shows_its_first_step_as_html(monkeypatch):
+    import IPython.display
+
+    shown = []
+    monkeypatch.setitem(sys.modules, "ipywidgets", None)          # import ipywidgets now fails
+    monkeypatch.setattr(IPython.display, "display", shown.append)
+    a, b, y = diamond()
+    stepper = Stepper(y, draw=RecordingDraw())
+    with pytest.raises(ImportError):
+        stepper.widget()
+    stepper._ipython_display_()
+    html = shown[0].data
+    assert "ipywidgets is not installed" in html and stepper.html(0) in html
 
 
 # --- errors -------------------------------------------------------------------------

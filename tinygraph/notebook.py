@@ -154,7 +154,9 @@ def written_rule(node):
     return _RULE_TOKEN.sub(substitute, op.rule)
 
 
-_PLAIN = [(r"\\overline\{\\text\{([^}]*)\}\}", r"∂L/∂(\1)"), (r"\\overline\{((?:[^{}]|\{[^{}]*\})*)\}", r"∂L/∂\1"), (r"\\(?:text|mathrm)\{([^}]*)\}", r"\1"),
+_PLAIN = [(r"\\overline\{\\text\{([^}]*)\}\}", r"∂L/∂(\1)"),
+          (r"\\overline\{((?:[^{}]|\{[^{}]*\})*)\}", r"∂L/∂\1"),
+          (r"\\(?:text|mathrm)\{([^}]*)\}", r"\1"),
           (r"\\odot", "⊙"), (r"\\top", "ᵀ"), (r"\^2", "²"), (r"\\quad", "   "), (r"\\,", " "),
           (r"\\sigma", "σ"), (r"\\tanh", "tanh"), (r"\\iota", "ι"), (r"\\phi", "φ"), (r"\\omega", "ω"),
           (r"\\delta", "δ"), (r"\\sum", "Σ"), (r"\\prod", "∏"), (r"\\cdot", "·"), (r"\\times", "×"),
