@@ -1,8 +1,9 @@
 # %% [markdown]
 # # 3 · Stepping through backprop of an LSTM
 #
-# Seed 001 (the blog) backpropagates through an LSTM cell "by tracing the arrows backwards from
-# the *Loss* node to each individual parameter", and then shows only the result. Here we watch
+# Seed 001 (the blog) backpropagates through an LSTM cell by tracing the arrows of its
+# computational graph backwards from the loss node to each parameter, and then shows only the
+# result. Here we watch
 # every arrow being traced: first through **one** time step, then through **two**, where the
 # gradient reaches the first step along two routes, the memory $C$ and the hidden state $H$.
 #
@@ -139,7 +140,7 @@ cell_stepper[cell_stepper.index_of(example.run.steps[0]["F×C"])]
 #   $F_2 \times \bar C_2$ from the forget valve of step 2. Only an element-wise product by the
 #   forget gate: no weight matrix, no squashing derivative;
 # - the **H path**: $H_1 = O_1 \times \tanh(C_1)$ feeds all four gate networks of step 2, so
-#   $C_1$ also gets $\overline{\tanh(C_1)} \times (1 - \tanh^2 C_1)$, where
+#   $C_1$ also gets $\bar H_1 \times O_1 \times (1 - \tanh^2 C_1)$ through the $\tanh$, where
 #   $\bar H_1$ has come back through $W_{ih}, W_{fh}, W_{oh}, W_{ch}$ and the gates' derivatives.
 
 # %%
@@ -164,8 +165,10 @@ stepper2[k]
 parts = {tg.scope_path(consumer) + "/" + consumer.label(): g for consumer, _, g in stepper2.details(k).incoming}
 for where, g in parts.items():
     print(f"from {where:16} {np.round(g, 5)}   norm {np.linalg.norm(g):.5f}")
-C_path = parts["t=2/F×C"]
+C_path, H_path = parts["t=2/F×C"], parts["t=1/tanh(C_t)"]
 assert np.allclose(C_path, s2["F"].value * stepper2.gradient(s2["C_t"]))       # F_2 × C̄_2
+tanh_C1 = s1["tanh(C_t)"].value
+assert np.allclose(H_path, stepper2.gradient(s1["H_t"]) * s1["O"].value * (1 - tanh_C1**2))
 assert np.allclose(sum(parts.values()), stepper2.gradient(s1["C_t"]))
 
 # %% [markdown]

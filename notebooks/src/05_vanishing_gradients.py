@@ -2,8 +2,9 @@
 # # 5 · Vanishing gradients: a plain RNN against an LSTM
 #
 # Seed 001 opens with the problem the LSTM was invented for: backpropagating through many time
-# steps multiplies the gradient by the same kind of factor again and again, "and matrix
-# multiplication done enough times can either magnify a number, or diminish it completely".
+# steps multiplies the gradient by the same kind of factor again and again: "matrix
+# multiplication (or simply multiplication) done enough times, can either magnify a number, or
+# diminish it completely".
 #
 # Here we *measure* it. Both networks read a sequence of $T$ inputs; the loss looks only at the
 # **last** output. For every earlier step $t$ we ask how strongly the loss still depends on that
