@@ -8,6 +8,7 @@ Gradients accumulate, as in PyTorch: a node used twice receives the sum of both
 contributions, and calling ``backward`` twice adds the second gradient to the first.
 Call ``zero_grad`` between training steps.
 """
+import gc
 from collections import deque
 from typing import NamedTuple
 
@@ -190,7 +191,17 @@ def backward(root, grad=None, retain_grads=True):
     Gradients accumulate: a second call adds to ``.grad`` (call ``zero_grad`` first to
     start over). ``retain_grads=False`` keeps the gradients of leaves only.
     """
-    deque(backward_steps(root, grad, retain_grads), maxlen=0)
+    steps = backward_steps(root, grad, retain_grads)
+    # Everything backward allocates is freed by reference counting (the graph has no
+    # cycles), so the cyclic garbage collector would only rescan the graph again and
+    # again: on a 100,000-node graph that doubles the time. It is paused for the run.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        deque(steps, maxlen=0)
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def grad(root, wrt, grad=None):
