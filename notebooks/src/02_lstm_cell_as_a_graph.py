@@ -86,7 +86,7 @@ diagrams.unrolled("blog", steps=4)
 # \end{aligned}
 # $$
 #
-# In the cell view, green edges now also run from the pipe down into the gate boxes: the valves
+# In the cell view, green edges now also run from the pipe into the gate boxes: the valves
 # watch the water.
 
 # %%
