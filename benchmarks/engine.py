@@ -19,6 +19,7 @@ import argparse
 import os
 import platform
 import sys
+import time
 import timeit
 
 # One BLAS thread: the comparison is about per-op overhead, and threads make it noisy.
@@ -229,11 +230,12 @@ def cases():
 def best_times(fns, budget, rounds=7):
     """Best time of one call of each function, in seconds.
 
-    The functions take turns, round after round, so a busy moment on the machine hits
-    all of them alike; each round runs a function for about ``budget / rounds`` seconds
-    and the best round counts.
+    Times are CPU time of this process (``time.process_time``), so other programs on a
+    shared machine do not count; the functions take turns, round after round, so what
+    still varies (caches, frequency) hits all of them alike. Each round runs a function
+    for about ``budget / rounds`` seconds and the best round counts.
     """
-    timers = {key: timeit.Timer(fn) for key, fn in fns.items()}
+    timers = {key: timeit.Timer(fn, timer=time.process_time) for key, fn in fns.items()}
     numbers = {}
     for key, timer in timers.items():
         number, took = timer.autorange()
@@ -287,7 +289,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     budget = 0.3 if args.quick else 1.5
     print(f"machine: {machine()}")
-    print("times per call, best of 7 interleaved rounds; one BLAS thread; µs/op = (tinygraph − numpy) / ops\n")
+    print("CPU time per call, best of 7 interleaved rounds; one BLAS thread; µs/op = (tinygraph − numpy) / ops\n")
     header = (f"{'case':<44}{'ops':>6} | {'numpy fwd':>10}{'tg fwd':>10}{'ratio':>7}{'µs/op':>7} | "
               f"{'np fwd+bwd':>11}{'tg fwd+bwd':>11}{'ratio':>7}{'µs/op':>7}")
     print(header)

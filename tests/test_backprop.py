@@ -1,5 +1,6 @@
 """Reverse mode: order, accumulation, steps, modes. Expected values come from calculus
 done by hand in each test, or from finite differences, never from the engine itself."""
+import gc
 import time
 
 import numpy as np
@@ -270,3 +271,19 @@ def test_anomaly_mode_is_off_again_after_the_block():
         pass
     with np.errstate(invalid="ignore"):
         assert np.isnan(tg.log(tg.parameter(-1.0)).item())
+
+
+def test_backward_leaves_the_garbage_collector_as_it_found_it():
+    x = tg.parameter(2.0)
+    assert gc.isenabled()
+    tg.backward(x * x)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        tg.backward(x * x)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    with pytest.raises(tg.GraphError):
+        tg.backward(x * np.ones(2))                    # fails inside backward: still restored
+    assert gc.isenabled()
