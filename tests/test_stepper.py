@@ -138,8 +138,8 @@ def test_rule_of_a_product_is_written_with_the_graph_names():
     F = tg.parameter(np.ones(3), name="F")
     C = tg.tensor(np.ones(3), name="C0")
     FC = (F * C).named("F×C")
-    assert written_rule(FC) == (r"\overline{F} = \overline{\text{F×C}} \odot {C_{0}},\quad "
-                                r"\overline{C_{0}} = \overline{\text{F×C}} \odot {F}")
+    assert written_rule(FC) == (r"\overline{F} = \overline{F\times C} \odot {C_{0}},\quad "
+                                r"\overline{C_{0}} = \overline{F\times C} \odot {F}")
 
 
 def test_every_op_of_an_lstm_step_has_its_rule_written_with_its_own_names():
@@ -186,17 +186,21 @@ def test_concatenation_rule_names_the_slice_each_part_gets_back():
     z_h = tg.parameter(np.ones(3), name="z_h")
     joined = tg.concat([x, z_h, 1.0], name="[x; z_h; 1]")
     text = written_rule(joined)
-    assert r"\overline{x} = \overline{\text{[x; z\_h; 1]}}[0{:}2]" in text
-    assert r"\overline{z_{h}} = \overline{\text{[x; z\_h; 1]}}[2{:}5]" in text
+    assert r"\overline{x} = \overline{[x;\,z_{h};\,1]}[0{:}2]" in text
+    assert r"\overline{z_{h}} = \overline{[x;\,z_{h};\,1]}[2{:}5]" in text
 
 
 def test_latex_names_follow_the_texts_notation():
     assert latex_name("C_t") == "C_{t}"
     assert latex_name("H0") == "H_{0}"
     assert latex_name("W_ix") == "W_{ix}"
-    assert latex_name("g_ι") == r"g_{\iota }"
-    assert latex_name("F×C") == r"\text{F×C}"
+    assert latex_name("g_ι") == r"g_{\iota}"
+    assert latex_name("F×C") == r"F\times C"
+    assert latex_name("X W_ix + H W_ih + b_i") == r"X\,W_{ix} + H\,W_{ih} + b_{i}"
+    assert latex_name("tanh(C_t)") == r"\tanh(C_{t})"
+    assert latex_name("[x; z_h; s; 1]") == r"[x;\,z_{h};\,s;\,1]"
     assert latex_name("mul") == r"\text{mul}"
+    assert latex_name("50% off") == r"\text{50\% off}"
 
 
 def test_format_array_prints_small_arrays_whole_and_summarises_large_ones():

@@ -42,21 +42,83 @@ __all__ = ["StepDetails", "StepView", "Stepper", "format_array", "latex_name", "
 
 # --- how names, rules and numbers are written ------------------------------------
 
-_GREEK = str.maketrans({"ι": r"\iota ", "φ": r"\phi ", "ω": r"\omega ", "σ": r"\sigma ", "δ": r"\delta "})
-_SIMPLE_NAME = re.compile(r"^([^\W\d_]+)(?:_?(\d+)|_([^\W_]+))?$")
+_GREEK = {"α": r"\alpha", "β": r"\beta", "γ": r"\gamma", "δ": r"\delta", "ε": r"\epsilon", "η": r"\eta",
+          "θ": r"\theta", "ι": r"\iota", "κ": r"\kappa", "λ": r"\lambda", "μ": r"\mu", "ν": r"\nu", "ξ": r"\xi",
+          "π": r"\pi", "ρ": r"\rho", "σ": r"\sigma", "τ": r"\tau", "φ": r"\phi", "χ": r"\chi", "ψ": r"\psi",
+          "ω": r"\omega", "Γ": r"\Gamma", "Δ": r"\Delta", "Θ": r"\Theta", "Λ": r"\Lambda", "Π": r"\Pi",
+          "Σ": r"\Sigma", "Φ": r"\Phi", "Ψ": r"\Psi", "Ω": r"\Omega"}
+_FUNCTIONS = {"tanh": r"\tanh", "exp": r"\exp", "log": r"\log", "σ": r"\sigma"}
+_NAME_TOKEN = re.compile(r"(\s*)(?:(?P<id>[^\W\d_]+(?:_?\d+|_[^\W_]+)?)|(?P<num>\d+(?:\.\d+)?)"
+                         r"|(?P<op>[-+×−;,()\[\]]))")
+_OPS = {"×": r"\times ", "−": " - ", "-": " - ", "+": " + ", ";": r";\,", ",": ",",
+        "(": "(", ")": ")", "[": "[", "]": "]"}
+
+
+def _greek(text):
+    return "".join(_GREEK[ch] + " " if ch in _GREEK else ch for ch in text).rstrip()
+
+
+def _identifier(token, followed_by_bracket):
+    """``C_t`` -> ``C_{t}``, ``H0`` -> ``H_{0}``, ``g_ι`` -> ``g_{\\iota}``, ``tanh(`` -> ``\\tanh``;
+    None for a lower-case word that is not a variable (``mul``)."""
+    if followed_by_bracket and token in _FUNCTIONS:
+        return _FUNCTIONS[token]
+    base, _, sub = token.partition("_")
+    if not sub:
+        match = re.fullmatch(r"(\D+?)(\d+)", token)
+        base, sub = match.groups() if match else (token, "")
+    if len(base) > 1 and base.islower():
+        return None
+    return f"{_greek(base)}_{{{_greek(sub)}}}" if sub else _greek(base)
+
+
+def _name_latex(name):
+    """(LaTeX, compound) for a node name read as the texts' notation: ``X W_ix + b_i`` ->
+    ``X\\,W_{ix} + b_{i}``; compound says it needs brackets as an operand. None when the name
+    is not such an expression."""
+    tokens, pos = [], 0
+    while pos < len(name):
+        match = _NAME_TOKEN.match(name, pos)
+        if match is None or match.end() == pos:
+            return None if name[pos:].strip() else (tokens and _join(tokens))
+        kind = match.lastgroup
+        tokens.append((kind, match.group(kind), bool(match.group(1))))
+        pos = match.end()
+    return _join(tokens) if tokens else None
+
+
+def _join(tokens):
+    out, depth, compound = [], 0, False
+    for k, (kind, text, spaced) in enumerate(tokens):
+        if kind == "op":
+            if text in "([":
+                depth += 1
+            elif text in ")]":
+                depth -= 1
+            elif depth == 0:
+                compound = True                 # a top-level +, −, ×, ; or ,
+            out.append(_OPS[text])
+            continue
+        after = tokens[k + 1][1] if k + 1 < len(tokens) else ""
+        latex = text if kind == "num" else _identifier(text, after == "(")
+        if latex is None:
+            return None
+        if k and spaced and tokens[k - 1][0] != "op":          # juxtaposition: a product
+            out.append(r"\,")
+            compound |= depth == 0
+        out.append(latex)
+    return "".join(out).strip(), compound
 
 
 def latex_name(name):
-    """A node name as LaTeX: ``C_t`` -> ``C_{t}``, ``H0`` -> ``H_{0}``, ``W_ix`` -> ``W_{ix}``;
-    lower-case words (``mul``) and anything else (``F×C``, ``[x; z_h; s; 1]``) as upright text."""
+    """A node name as LaTeX in the texts' notation: ``C_t`` -> ``C_{t}``, ``H0`` -> ``H_{0}``,
+    ``g_ι`` -> ``g_{\\iota}``, ``F×C`` -> ``F\\times C``, ``X W_ix + b_i`` -> ``X\\,W_{ix} + b_{i}``,
+    ``tanh(C_t)`` -> ``\\tanh(C_{t})``; anything else (``mul``, ``?``) as upright text."""
     if re.fullmatch(r"-?\d+(\.\d*)?(e-?\d+)?", name):
         return name
-    match = _SIMPLE_NAME.match(name)
-    if match and (len(match.group(1)) == 1 or not match.group(1).islower()):
-        base, digits, sub = match.groups()
-        sub = digits or sub
-        base, sub = base.translate(_GREEK), sub and sub.translate(_GREEK)
-        return f"{base}_{{{sub}}}" if sub else base
+    parsed = _name_latex(name)
+    if parsed:
+        return parsed[0]
     escaped = re.sub(r"([#$%&_{}])", r"\\\1", name).replace("~", r"\textasciitilde{}").replace("^", r"\^{}")
     return rf"\text{{{escaped}}}"
 
@@ -82,8 +144,10 @@ def _bar(node):
 
 def _operand(node):
     """A node's name where it stands as an operand: bracketed when it is an expression."""
-    name = latex_name(node_name(node))
-    return f"({name})" if name.startswith(r"\text") else name
+    parsed = _name_latex(node_name(node))
+    if parsed:
+        return f"({parsed[0]})" if parsed[1] else parsed[0]
+    return latex_name(node_name(node))
 
 
 # \bar a / \bar y and bare one-letter operands; \text{...} and \mathrm{...} are left alone.
@@ -154,23 +218,32 @@ def written_rule(node):
     return _RULE_TOKEN.sub(substitute, op.rule)
 
 
-_PLAIN = [(r"\\overline\{\\text\{([^}]*)\}\}", r"∂L/∂(\1)"),
-          (r"\\overline\{((?:[^{}]|\{[^{}]*\})*)\}", r"∂L/∂\1"),
-          (r"\\(?:text|mathrm)\{([^}]*)\}", r"\1"),
+_PLAIN = [(r"\\(?:text|mathrm)\{([^}]*)\}", r"\1"),
           (r"\\odot", "⊙"), (r"\\top", "ᵀ"), (r"\^2", "²"), (r"\\quad", "   "), (r"\\,", " "),
           (r"\\sigma", "σ"), (r"\\tanh", "tanh"), (r"\\iota", "ι"), (r"\\phi", "φ"), (r"\\omega", "ω"),
-          (r"\\delta", "δ"), (r"\\sum", "Σ"), (r"\\prod", "∏"), (r"\\cdot", "·"), (r"\\times", "×"),
+          (r"\\delta", "δ"), (r"\\sum", "Σ"), (r"\\prod", "∏"), (r"\\cdot", "·"), (r"\\times\s*", "×"),
           (r"\\partial", "∂"), (r"\\(?:textstyle|displaystyle|left|right|big|Big)", ""), (r"\\ ", " "),
-          (r"\^ᵀ", "ᵀ"), (r"\\bar\s*", "∂L/∂"), (r"\\([#$%&_{}^])", r"\1"), (r"[{}]", ""), (r"\\", ""),
-          (r"\s*,\s*(?=∂L)", ",  "), (r" +(?=[)\]])", "")]
+          (r"\^ᵀ", "ᵀ"), (r"\\bar\s*", "∂L/∂"), (r"\\([#$%&_{}^])", r"\1"), (r"[{}]", ""), (r"\\", "")]
+_BARRED = re.compile(r"\\overline\{((?:[^{}]|\{(?:[^{}]|\{[^{}]*\})*\})*)\}")
+
+
+def _plain(latex):
+    for pattern, repl in _PLAIN:
+        latex = re.sub(pattern, repl, latex)
+    return latex
 
 
 def plain_rule(latex):
     """A rule in LaTeX as plain text: ``\\overline{v} = \\overline{L} \\odot (1 - \\tanh^2 {v})``
-    -> ``∂L/∂v = ∂L/∂L ⊙ (1 - tanh² v)``."""
-    for pattern, repl in _PLAIN:
-        latex = re.sub(pattern, repl, latex)
-    return re.sub(r"  +(?!∂)", " ", latex).strip()
+    -> ``∂L/∂v = ∂L/∂L ⊙ (1 - tanh² v)``; an expression after ∂L/∂ is bracketed."""
+    def gradient(match):
+        inner = _plain(match.group(1)).strip()
+        simple = re.fullmatch(r"[^\W\d]\w*|\[.*\]|\(.*\)", inner)
+        return "∂L/∂" + (inner if simple else f"({inner})")
+
+    text = _plain(_BARRED.sub(gradient, latex))
+    text = re.sub(r" +(?=[)\]])", "", re.sub(r"\s*,\s*(?=∂L)", ",  ", text))
+    return re.sub(r"  +(?!∂)", " ", text).strip()
 
 
 def format_array(a, max_items=24, precision=4):
@@ -241,7 +314,7 @@ class StepDetails:
         parts = [f"<h4 style='margin:0'>step {self.index + 1} of {self.total}: <code>{name}</code> "
                  f"<small>{self.node.shape}, {html.escape(self.kind)}</small></h4>",
                  f"<p style='margin:6px 0 0 0'><b>gradient flowing in</b> ${bar} = \\partial L / \\partial "
-                 f"{latex_name(node_name(self.node))}$</p><pre {pre}>{html.escape(format_array(self.grad))}</pre>"]
+                 f"{_operand(self.node)}$</p><pre {pre}>{html.escape(format_array(self.grad))}</pre>"]
         if not self.incoming:
             parts.append("<p style='margin:0'><i>the root: backward starts here with the seed "
                          "gradient ∂L/∂L</i></p>")
