@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .backprop import grad
+from .modes import no_grad
 from .node import Node, parameter, tensor
 
 
@@ -73,7 +74,8 @@ def _prepare(f, inputs, seed):
 
 
 def _scalar(f, arrays, projection):
-    out = f(*[tensor(a) for a in arrays]).value
+    with no_grad():                     # only the value is needed: no graph is recorded
+        out = f(*[tensor(a) for a in arrays]).value
     return float(out.sum() if projection is None else (out * projection).sum())
 
 
