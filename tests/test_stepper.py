@@ -216,7 +216,7 @@ def test_step_text_and_html_show_the_node_the_gradients_and_the_rule():
     mul = stepper.details(stepper.index_of(y) + 1)
     assert mul.node.label() == "mul"
     text = mul.text()
-    assert "step 2/4: mul" in text and "sends to a (): 3" in text and "sends to b (): 2" in text
+    assert "step 2/4: mul (scalar)" in text and "sends to a (scalar): 3" in text and "sends to b (scalar): 2" in text
     html = mul.html()
     assert r"$\bar a = \bar y \odot b,\quad \bar b = \bar y \odot a$" in html
     assert "step 2 of 4" in html

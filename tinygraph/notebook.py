@@ -138,6 +138,11 @@ def _where(node):
     return f"{node_name(node)} [{'/'.join(node.scope)}]" if node.scope else node_name(node)
 
 
+def _shape(node):
+    """``scalar`` or ``2×3``, as the drawings write shapes."""
+    return "×".join(map(str, node.shape)) if node.ndim else "scalar"
+
+
 def _bar(node):
     return rf"\overline{{{latex_name(node_name(node))}}}"
 
@@ -294,7 +299,7 @@ class StepDetails:
             return format_array(g).replace("\n", "\n" + " " * indent)
 
         head = f"  gradient flowing in  {plain_rule(_bar(self.node))} = "
-        lines = [f"step {self.index + 1}/{self.total}: {_where(self.node)} {self.node.shape}, {self.kind}",
+        lines = [f"step {self.index + 1}/{self.total}: {_where(self.node)} ({_shape(self.node)}), {self.kind}",
                  head + numbers(self.grad, len(head))]
         for consumer, position, g in self.incoming:
             head = f"    from {_where(consumer)} (argument {position + 1}): "
@@ -302,7 +307,7 @@ class StepDetails:
         if self.rule:
             lines.append(f"  rule: {plain_rule(self.written_rule)}")
         for parent, g in self.outgoing:
-            head = f"  sends to {_where(parent)} {parent.shape}: "
+            head = f"  sends to {_where(parent)} ({_shape(parent)}): "
             lines.append(head + ("no gradient (constant)" if g is None else numbers(g, len(head))))
         return "\n".join(line.rstrip() for line in "\n".join(lines).splitlines())
 
@@ -312,7 +317,7 @@ class StepDetails:
         bar = _bar(self.node)
         pre = 'style="margin:2px 0 6px 0; font-size:90%"'
         parts = [f"<h4 style='margin:0'>step {self.index + 1} of {self.total}: <code>{name}</code> "
-                 f"<small>{self.node.shape}, {html.escape(self.kind)}</small></h4>",
+                 f"<small>{_shape(self.node)}, {html.escape(self.kind)}</small></h4>",
                  f"<p style='margin:6px 0 0 0'><b>gradient flowing in</b> ${bar} = \\partial L / \\partial "
                  f"{_operand(self.node)}$</p><pre {pre}>{html.escape(format_array(self.grad))}</pre>"]
         if not self.incoming:
@@ -332,7 +337,7 @@ class StepDetails:
                 sent = ("<i>nothing: a constant needs no gradient</i>" if g is None
                         else f"<pre {pre}>{html.escape(format_array(g))}</pre>")
                 where = f" <small>[{html.escape('/'.join(parent.scope))}]</small>" if parent.scope else ""
-                parts.append(f"<li>${_bar(parent)}${where} <small>{parent.shape}</small>: {sent}</li>")
+                parts.append(f"<li>${_bar(parent)}${where} <small>{_shape(parent)}</small>: {sent}</li>")
             parts.append("</ul>")
         elif self.node.requires_grad:
             parts.append(f"<p><i>a parameter: nothing to send on; ${bar}$ is its final gradient.</i></p>")
