@@ -208,6 +208,19 @@ def test_gradients_passed_to_steps_are_read_only():
                     g[...] = 0
 
 
+def test_gradients_are_read_only_arrays_even_for_scalars():
+    # a + a of two 0-d arrays is a numpy scalar in numpy; a gradient stays a 0-d array
+    a, b = tg.parameter(2.0, name="a"), tg.parameter(3.0, name="b")
+    y = a * b + a
+    for _ in range(2):                                   # the first call and an accumulating one
+        tg.backward(y)
+        for node in (a, b, y):
+            assert type(node.grad) is np.ndarray and node.grad.shape == ()
+            assert not node.grad.flags.writeable
+    assert (a.grad, b.grad) == (8.0, 4.0)                 # twice (b + 1, a)
+    assert type(tg.grad(y, a)) is np.ndarray
+
+
 def test_grad_with_respect_to_intermediates_matches_finite_differences():
     x_value = np.array([0.3, -0.7, 1.1])
     x = tg.parameter(x_value, name="x")

@@ -147,6 +147,7 @@ def test_random_graphs_agree_with_finite_differences(recipe):
     tg.backward(loss)
     numeric = central_differences(lambda *xs: numpy_loss(list(xs), steps), leaves)
     for i, (leaf, fd) in enumerate(zip(nodes, numeric)):
+        assert type(leaf.grad) is np.ndarray and not leaf.grad.flags.writeable
         assert_close(leaf.grad, fd, f"leaf {i} in {steps}")
 
 

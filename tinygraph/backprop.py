@@ -170,12 +170,14 @@ def backward_steps(root, grad=None, retain_grads=True, accumulate=True):
                 previous = pending.get(parent)
                 pending[parent] = gi if previous is None else previous + gi
             input_grads = tuple(sent)
+        if type(g) is not np.ndarray:               # a sum of 0-d arrays is a numpy scalar
+            g = np.asarray(g)
         g.setflags(write=False)
         if accumulate and (op is None or retain_grads):
             if node.grad is None:
                 node.grad = g
             else:
-                total = node.grad + g
+                total = np.asarray(node.grad + g)
                 total.setflags(write=False)
                 node.grad = total
         yield new_step(BackwardStep, (index, node, g, input_grads))
@@ -185,7 +187,10 @@ def backward_steps(root, grad=None, retain_grads=True, accumulate=True):
 def backward(root, grad=None, retain_grads=True):
     """Compute ∂root/∂node for every node that requires a gradient, adding it to ``node.grad``.
 
-    >>> x = tg.parameter(3.0); y = x * x; backward(y); x.grad
+    >>> import tinygraph as tg
+    >>> x = tg.parameter(3.0)
+    >>> tg.backward(x * x)
+    >>> x.grad
     array(6.)
 
     Gradients accumulate: a second call adds to ``.grad`` (call ``zero_grad`` first to

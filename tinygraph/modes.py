@@ -20,8 +20,12 @@ modes = _Modes()
 def no_grad():
     """Build nodes without recording the graph: results have no op and need no grad.
 
-    >>> with no_grad():
-    ...     y = x * 2          # y.op is None, y.inputs == ()
+    >>> import tinygraph as tg
+    >>> x = tg.parameter([1.0, 2.0])
+    >>> with tg.no_grad():
+    ...     y = x * 2
+    >>> y.op is None, y.inputs, y.requires_grad
+    (True, (), False)
     """
     previous = modes.grad_enabled
     modes.grad_enabled = False
