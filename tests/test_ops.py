@@ -73,7 +73,7 @@ UNARY = {
 }
 
 
-@pytest.mark.parametrize("shape", [(), (4,), (3, 4)], ids=str)
+@pytest.mark.parametrize("shape", [(), (4,), (3, 4), (5, 10)], ids=str)      # (5, 10): sigmoid's large-array formula
 @pytest.mark.parametrize("op", UNARY)
 def test_unary_op_gradients_match_finite_differences(op, shape):
     tg_f, np_f, domain = UNARY[op]
@@ -100,7 +100,19 @@ def test_sigmoid_is_stable_at_plus_minus_1000():
     np.testing.assert_allclose(y.value[1], np.exp(-40.0) / (1 + np.exp(-40.0)), rtol=1e-14)
     tg.backward(y.sum())
     assert np.all(np.isfinite(z.grad))
-    np.testing.assert_allclose(z.grad, [0.0, np.exp(-40.0), 0.25, np.exp(-40.0), 0.0], rtol=1e-12, atol=0)
+    # σ'(x) = σ(x)σ(−x) ≈ e^-|x| in the tails; computed from the output, exact to 1e-16 absolute
+    np.testing.assert_allclose(z.grad, [0.0, np.exp(-40.0), 0.25, np.exp(-40.0), 0.0], rtol=1e-12, atol=1e-16)
+
+
+@pytest.mark.parametrize("size", [5, 1000])          # both of stable_sigmoid's formulas
+def test_sigmoid_keeps_relative_accuracy_in_both_tails(size):
+    x = np.linspace(-700, 700, size)
+    y = tg.sigmoid(tg.tensor(x)).value
+    # independent reference: σ(x) = e^x / (1 + e^x) below 0, 1 / (1 + e^-x) above, in long double
+    xl = x.astype(np.longdouble)
+    reference = np.where(xl < 0, np.exp(np.minimum(xl, 0)) / (1 + np.exp(np.minimum(xl, 0))),
+                         1 / (1 + np.exp(-np.maximum(xl, 0))))
+    np.testing.assert_allclose(y, reference.astype(np.float64), rtol=1e-14, atol=0)
 
 
 def test_tanh_saturates_without_warning():
