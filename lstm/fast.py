@@ -26,10 +26,12 @@ op per step, for training and timing:
 >>> bool(np.allclose(run.outputs[-1].value, slow.outputs[-1].value))
 True
 """
+import numpy as np
+
 import tinygraph as tg
 from tinygraph.fused import lstm_step
 
-from .cells import BlogLSTM
+from .cells import BlogLSTM, Run
 
 STATE = "(H_t, C_t)"
 
@@ -55,11 +57,27 @@ class FusedBlogLSTM(BlogLSTM):
 
     def unroll(self, inputs, initial_state=None):
         """As ``BlogLSTM.unroll``; the weights are packed once for all steps."""
-        self._packed = self.packed()
-        try:
-            return super().unroll(inputs, initial_state)
-        finally:
-            self._packed = None
+        if not (isinstance(inputs, np.ndarray) and inputs.ndim == 3 and len(inputs)
+                and inputs.shape[2] == self.input_size and inputs.dtype == self.dtype):
+            self._packed = self.packed()        # anything else: BlogLSTM's checks, step by step
+            try:
+                return super().unroll(inputs, initial_state)
+            finally:
+                self._packed = None
+        init = self.initial(inputs.shape[1], initial_state)
+        W, b = self.packed()
+        S, steps = None, []
+        for t, x_t in enumerate(inputs, start=1):
+            with tg.scope(f"t={t}"):
+                X = tg.tensor(x_t, name=self.INPUT)
+                if S is None:
+                    S = tg.stack([init["H0"], init["C0"]], name="(H0, C0)")
+                S = lstm_step(X, S, W, b, name=STATE)
+                steps.append({self.INPUT: X, STATE: S, "H_t": tg.getitem(S, 0, name="H_t"),
+                              "C_t": tg.getitem(S, 1, name="C_t")})
+        last = steps[-1]
+        return Run(steps=steps, outputs=[s["H_t"] for s in steps], inputs=[s[self.INPUT] for s in steps],
+                   initial_state=init, final_state={"H0": last["H_t"], "C0": last["C_t"]})
 
     def step(self, x_t, state=None, t=1):
         """As ``BlogLSTM.step``; ``state`` may also be a previous fused step's dict, whose

@@ -100,42 +100,37 @@ class LSTMStep(Op):
         A = self.gates
         d = X.shape[1]
         h = S.shape[2]
-        I, F, O, C_i = A[:, :h], A[:, h:2 * h], A[:, 2 * h:3 * h], A[:, 3 * h:]
+        h3 = 3 * h
+        I, F, O, C_i = A[:, :h], A[:, h:2 * h], A[:, 2 * h:h3], A[:, h3:]
         dH, dC_next = g[0], g[1]
-        th = np.tanh(out[1])                     # tanh(C_t), recomputed: less memory kept per step
+        # D = each gate's activation derivative: σ(1−σ) for I, F, O and 1 − C_i² for C_i
+        D = 1 - A
+        D *= A
+        D_c = D[:, h3:]
+        np.multiply(C_i, C_i, out=D_c)
+        np.subtract(1, D_c, out=D_c)
+        # what reaches each gate's output: Ī = C̄ C_i, F̄ = C̄ C, Ō = H̄ tanh(C_t), C̄_i = C̄ I
         dA = np.empty_like(A)
-        dA_i, dA_f, dA_o, dA_c = dA[:, :h], dA[:, h:2 * h], dA[:, 2 * h:3 * h], dA[:, 3 * h:]
-        dHO = dH * O
-        one_minus = 1 - O
-        np.multiply(dHO, one_minus, out=dA_o)
-        dA_o *= th                               # Ā_o = H̄ tanh(C_t) O(1−O)
+        th = np.tanh(out[1])                     # tanh(C_t), recomputed: less memory kept per step
+        np.multiply(dH, th, out=dA[:, 2 * h:h3])
         np.multiply(th, th, out=th)
         np.subtract(1, th, out=th)
-        dHO *= th
-        dC = dHO
-        dC += dC_next                            # C̄_t
-        dCI = dC * I
-        np.multiply(C_i, C_i, out=one_minus)
-        np.subtract(1, one_minus, out=one_minus)
-        np.multiply(dCI, one_minus, out=dA_c)    # Ā_c = C̄ I (1 − C_i²)
-        np.subtract(1, I, out=one_minus)
-        dCI *= one_minus
-        np.multiply(dCI, C_i, out=dA_i)          # Ā_i = C̄ C_i I(1−I)
-        dCF = dC * F
-        np.subtract(1, F, out=one_minus)
-        one_minus *= dCF
-        np.multiply(one_minus, S[1], out=dA_f)   # Ā_f = C̄ C F(1−F)
+        dC = dH * O
+        dC *= th
+        dC += dC_next                            # C̄_t = H̄ O (1 − tanh²(C_t)) + C̄ from step t+1
+        np.multiply(dC, C_i, out=dA[:, :h])
+        np.multiply(dC, S[1], out=dA[:, h:2 * h])
+        np.multiply(dC, I, out=dA[:, h3:])
+        dA *= D                                  # Ā: the gradient of the pre-activations
         dX = dA @ W[:d].T if need_X else None
         dS = None
         if need_S:
             dS = np.empty_like(S)
             np.matmul(dA, W[d:].T, out=dS[0])    # H̄ = Ā W_hᵀ
-            dS[1] = dCF                          # C̄ = C̄_t F
+            np.multiply(dC, F, out=dS[1])        # C̄ = C̄_t F
         dW = None
         if need_W:
-            dW = np.empty_like(W)
-            np.matmul(X.T, dA, out=dW[:d])
-            np.matmul(S[0].T, dA, out=dW[d:])
+            dW = np.concatenate((X, S[0]), axis=1).T @ dA     # W̄ = [X H]ᵀ Ā
         db = dA.sum(axis=0) if need_b else None
         return dX, dS, dW, db
 
@@ -143,19 +138,17 @@ class LSTMStep(Op):
 def lstm_step(X, S, W, b, name=None):
     """One BlogLSTM step as one op: X (r, d), S = [H; C] (2, r, h), W ((d+h) × 4h), b (4h,)
     -> the new state [H_t; C_t] (2, r, h). See the module docstring for the layout."""
-    for n, what in ((X, "X"), (S, "state"), (W, "W"), (b, "b")):
-        if not isinstance(n, Node):
-            raise TypeError(f"lstm_step: {what} must be a Node, got {type(n).__name__}")
-    ok = (X.ndim == 2 and S.ndim == 3 and S.shape[0] == 2 and W.ndim == 2 and b.ndim == 1)
-    if ok:
-        r, d = X.shape
-        h = S.shape[2]
-        ok = S.shape[1] == r and W.shape == (d + h, 4 * h) and b.shape == (4 * h,)
-    if not ok:
+    nodes = (X, S, W, b)
+    if not all(isinstance(n, Node) for n in nodes):
+        raise TypeError(f"lstm_step: X, state, W and b must be Nodes, got "
+                        f"{', '.join(type(n).__name__ for n in nodes)}")
+    xs, ss, ws = X.value.shape, S.value.shape, W.value.shape
+    if not (len(xs) == 2 and len(ss) == 3 and ss[0] == 2 and ss[1] == xs[0]
+            and ws == (xs[1] + ss[2], 4 * ss[2]) and b.value.shape == (4 * ss[2],)):
         raise ShapeError(f"lstm_step: expected X (r, d), state (2, r, h), W (d + h, 4h), b (4h,); "
-                         f"got {describe_nodes((X, S, W, b))}")
-    dtypes = {n.dtype for n in (X, S, W, b)}
-    if len(dtypes) != 1:
+                         f"got {describe_nodes(nodes)}")
+    dtype = X.value.dtype
+    if not (S.value.dtype == dtype and W.value.dtype == dtype and b.value.dtype == dtype):
         raise DtypeError(f"lstm_step: inputs must share one dtype; got "
-                         f"{', '.join(f'{n.label()!r} {n.dtype}' for n in (X, S, W, b))}")
-    return apply(LSTMStep(), (X, S, W, b), name)
+                         f"{', '.join(f'{n.label()!r} {n.dtype}' for n in nodes)}")
+    return apply(LSTMStep(), nodes, name)
