@@ -1,0 +1,192 @@
+"""The fused LSTM step op and FusedBlogLSTM against the graph of primitive ops they replace,
+and against finite differences."""
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import tinygraph as tg
+from lstm.cells import BlogLSTM
+from lstm.fast import FusedBlogLSTM
+from tinygraph.fused import lstm_step
+
+
+def step_from_primitives(X, S, W, b):
+    """The same step built from primitive ops: [X H] W + b, σ/tanh gates, memory update."""
+    h = S.shape[2]
+    H, C = S[0], S[1]
+    A = tg.concat([X, H], axis=1) @ W + b
+    I, F, O = tg.sigmoid(A[:, :h]), tg.sigmoid(A[:, h:2 * h]), tg.sigmoid(A[:, 2 * h:3 * h])
+    C_i = tg.tanh(A[:, 3 * h:])
+    C_t = F * C + I * C_i
+    H_t = O * tg.tanh(C_t)
+    return tg.stack([H_t, C_t])
+
+
+def step_arrays(r, d, h, seed=0, dtype=np.float64, scale=1.0):
+    rng = np.random.default_rng(seed)
+    return [(scale * rng.standard_normal(shape)).astype(dtype)
+            for shape in ((r, d), (2, r, h), (d + h, 4 * h), (4 * h,))]
+
+
+@pytest.mark.parametrize("r, d, h", [(1, 1, 1), (3, 4, 2), (2, 5, 6)])
+def test_fused_step_equals_primitive_ops_in_value_and_every_gradient(r, d, h):
+    arrays = step_arrays(r, d, h, seed=r + d + h)
+    seed_grad = np.random.default_rng(7).standard_normal((2, r, h))
+    results = []
+    for build in (lstm_step, step_from_primitives):
+        nodes = [tg.parameter(a, name=n) for a, n in zip(arrays, ("X", "S", "W", "b"))]
+        out = build(*nodes)
+        results.append((out.value, tg.grad(out, nodes, grad=seed_grad)))
+    (fused, fused_grads), (plain, plain_grads) = results
+    np.testing.assert_allclose(fused, plain, rtol=1e-13, atol=1e-14)
+    for name, a, b in zip("XSWb", fused_grads, plain_grads):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-13, err_msg=name)
+
+
+def test_fused_step_gradients_match_finite_differences():
+    arrays = step_arrays(2, 3, 2, seed=4)
+    report = tg.gradcheck(lambda X, S, W, b: (lstm_step(X, S, W, b) ** 2).sum(), arrays,
+                          names=["X", "S", "W", "b"])
+    assert report.ok, str(report)
+
+
+def test_fused_step_is_stable_for_large_pre_activations():
+    arrays = step_arrays(2, 3, 4, seed=1, scale=400.0)        # σ and tanh saturate; no overflow
+    nodes = [tg.parameter(a) for a in arrays]
+    out = lstm_step(*nodes)
+    tg.backward(out.sum())
+    assert np.isfinite(out.value).all() and all(np.isfinite(n.grad).all() for n in nodes)
+
+
+def test_fused_step_keeps_the_gates_by_name():
+    X, S, W, b = (tg.tensor(a) for a in step_arrays(3, 2, 4, seed=2))
+    out = lstm_step(X, S, W, b)
+    parts = out.op.parts()
+    assert list(parts) == ["I", "F", "O", "C_i"]
+    A = np.concatenate([X.value, S.value[0]], axis=1) @ W.value + b.value
+    np.testing.assert_allclose(parts["F"], 1 / (1 + np.exp(-A[:, 4:8])), rtol=1e-13)
+    np.testing.assert_allclose(parts["C_i"], np.tanh(A[:, 12:]), rtol=1e-13)
+
+
+def test_backward_twice_accumulates_like_any_op():
+    nodes = [tg.parameter(a) for a in step_arrays(2, 3, 2, seed=3)]
+    out = lstm_step(*nodes)
+    loss = (out * out).sum()
+    tg.backward(loss)
+    first = [n.grad.copy() for n in nodes]
+    tg.backward(loss)
+    for n, g in zip(nodes, first):
+        np.testing.assert_allclose(n.grad, 2 * g, rtol=1e-14)
+
+
+def test_only_the_needed_gradients_are_sent():
+    X, S, W, b = step_arrays(2, 3, 2)
+    Xn, Sn = tg.tensor(X, name="X"), tg.tensor(S, name="S")
+    Wn, bn = tg.parameter(W, name="W"), tg.parameter(b, name="b")
+    out = lstm_step(Xn, Sn, Wn, bn)
+    steps = list(tg.backward_steps(out.sum()))
+    sent = next(s for s in steps if s.node is out).input_grads
+    assert sent[0] is None and sent[1] is None and sent[2].shape == W.shape and sent[3].shape == b.shape
+
+
+def test_bad_shapes_dtypes_and_types_are_refused_naming_the_nodes():
+    X, S, W, b = step_arrays(2, 3, 4)
+    Xn, Sn, Wn, bn = tg.tensor(X, name="X"), tg.tensor(S, name="S"), tg.parameter(W, name="W"), tg.parameter(b, name="b")
+    with pytest.raises(tg.ShapeError, match=r"lstm_step.*'W' \(7, 15\)"):
+        lstm_step(Xn, Sn, tg.parameter(W[:, :15], name="W"), bn)
+    with pytest.raises(tg.ShapeError, match=r"'S' \(2, 3, 4\)"):
+        lstm_step(Xn, tg.tensor(np.zeros((2, 3, 4)), name="S"), Wn, bn)
+    with pytest.raises(tg.DtypeError, match=r"'b' float32"):
+        lstm_step(Xn, Sn, Wn, tg.parameter(b.astype(np.float32), name="b"))
+    with pytest.raises(TypeError, match="must be Nodes"):
+        lstm_step(X, Sn, Wn, bn)
+
+
+# --- FusedBlogLSTM against BlogLSTM -------------------------------------------------
+
+def unroll_and_backward(cell_class, T, r, d, h, seed=0, dtype=np.float64, as_list=False):
+    rng = np.random.default_rng(seed)
+    cell = cell_class(d, h, seed=seed + 1, dtype=dtype)
+    X = rng.standard_normal((T, r, d)).astype(dtype)
+    G = rng.standard_normal((T, r, h)).astype(dtype)
+    init = {"H0": tg.parameter(rng.standard_normal((r, h)).astype(dtype), name="H0"),
+            "C0": tg.parameter(rng.standard_normal((r, h)).astype(dtype), name="C0")}
+    run = cell.unroll([tg.tensor(x) for x in X] if as_list else X, init)
+    loss = (tg.stack(run.outputs) * G).sum() + (run.final_state["C0"] ** 2).sum()
+    tg.backward(loss, retain_grads=False)
+    grads = {k: p.grad for k, p in cell.parameters().items()}
+    grads.update({k: n.grad for k, n in init.items()})
+    return run, loss, grads
+
+
+@pytest.mark.parametrize("as_list", [False, True], ids=["array input", "list of Nodes"])
+def test_fused_lstm_equals_the_teaching_graph_in_outputs_and_all_gradients(as_list):
+    run_f, loss_f, grads_f = unroll_and_backward(FusedBlogLSTM, 6, 3, 4, 5, as_list=as_list)
+    run_p, loss_p, grads_p = unroll_and_backward(BlogLSTM, 6, 3, 4, 5)
+    for a, b in zip(run_f.outputs, run_p.outputs):
+        np.testing.assert_allclose(a.value, b.value, rtol=1e-13, atol=1e-14)
+    np.testing.assert_allclose(run_f.final_state["C0"].value, run_p.final_state["C0"].value, rtol=1e-13)
+    assert abs(loss_f.item() - loss_p.item()) <= 1e-12 * abs(loss_p.item())
+    assert list(grads_f) == list(grads_p)
+    for key in grads_p:
+        np.testing.assert_allclose(grads_f[key], grads_p[key], rtol=1e-11, atol=1e-13, err_msg=key)
+
+
+@settings(max_examples=12, deadline=None)
+@given(T=st.integers(1, 5), r=st.integers(1, 3), d=st.integers(1, 4), h=st.integers(1, 4), seed=st.integers(0, 50))
+def test_fused_lstm_equals_the_teaching_graph_for_random_sizes(T, r, d, h, seed):
+    _, _, grads_f = unroll_and_backward(FusedBlogLSTM, T, r, d, h, seed=seed)
+    _, _, grads_p = unroll_and_backward(BlogLSTM, T, r, d, h, seed=seed)
+    for key in grads_p:
+        np.testing.assert_allclose(grads_f[key], grads_p[key], rtol=1e-10, atol=1e-12, err_msg=key)
+
+
+def test_fused_lstm_in_float32_stays_float32_and_agrees():
+    run32, _, grads32 = unroll_and_backward(FusedBlogLSTM, 5, 2, 3, 4, dtype=np.float32)
+    _, _, grads64 = unroll_and_backward(BlogLSTM, 5, 2, 3, 4)
+    assert run32.outputs[0].dtype == np.float32
+    for key in grads64:
+        assert grads32[key].dtype == np.float32, key
+        np.testing.assert_allclose(grads32[key], grads64[key], rtol=1e-4, atol=1e-5, err_msg=key)
+
+
+def test_fused_step_by_step_equals_unroll():
+    cell = FusedBlogLSTM(3, 2, seed=4)
+    X = np.random.default_rng(1).standard_normal((3, 2, 3))
+    run = cell.unroll(X)
+    state = None
+    for t, x in enumerate(X, start=1):
+        state = cell.step(x, state, t)
+        np.testing.assert_allclose(state["H_t"].value, run.outputs[t - 1].value, rtol=1e-14)
+
+
+def test_fused_graph_keeps_the_named_parameters_steps_and_gate_values():
+    plain, fused = BlogLSTM(3, 4, seed=2), FusedBlogLSTM(3, 4, seed=2)
+    X = np.random.default_rng(3).standard_normal((3, 2, 3))
+    run_p, run_f = plain.unroll(X), fused.unroll(X)
+    loss = tg.stack(run_f.outputs).sum()
+    graph = tg.topological_order(loss)
+    leaves = {n.name for n in graph if n.is_leaf}
+    assert set(fused.parameters()) <= leaves                # all 12 named parameters feed the graph
+    assert [n.name for n in graph if n.op is not None and n.scope == ("packed weights",)] == [
+        "[W_ix W_fx W_ox W_cx]", "[W_ih W_fh W_oh W_ch]", "W", "b"]
+    for t, (sp, sf) in enumerate(zip(run_p.steps, run_f.steps), start=1):
+        state = sf["(H_t, C_t)"]
+        assert state.scope == (f"t={t}",) and sf["H_t"].scope == (f"t={t}",)
+        for gate, values in state.op.parts().items():
+            np.testing.assert_allclose(values, sp[gate].value, rtol=1e-13, err_msg=f"t={t} {gate}")
+        np.testing.assert_allclose(sf["C_t"].value, sp["C_t"].value, rtol=1e-13)
+    plain_graph = tg.topological_order(tg.stack(run_p.outputs).sum())
+    ops_in_step_2 = [sum(1 for n in g if n.op is not None and n.scope[:1] == ("t=2",)) for g in (graph, plain_graph)]
+    assert ops_in_step_2[0] == 2 and ops_in_step_2[1] >= 20     # lstm_step and the H_t view; ~25 primitive ops
+
+
+def test_fused_lstm_refuses_bad_inputs_like_the_teaching_cell():
+    cell = FusedBlogLSTM(3, 2)
+    with pytest.raises(tg.ShapeError, match=r"\(T, r, d\)"):
+        cell.unroll(np.ones((4, 3)))
+    with pytest.raises(tg.DtypeError):
+        cell.unroll(np.ones((2, 1, 3), dtype=np.float32))
+    with pytest.raises(ValueError, match="at least one time step"):
+        cell.unroll(np.ones((0, 1, 3)))
