@@ -76,6 +76,19 @@ def add_arguments(parser):
     parser.add_argument("--markdown", action="store_true", help="print the tables as Markdown")
 
 
+def to_argv(args):
+    """The command line that gives back ``args`` (``python -m lstm bench`` runs this file with it)."""
+    argv = []
+    for option in ("sizes", "dtypes", "repeats", "threads", "memory_steps", "render_timeout"):
+        value = getattr(args, option)
+        if value is not None:
+            argv += ["--" + option.replace("_", "-"), str(value)]
+    for flag in ("quick", "no_torch", "no_draw", "markdown"):
+        if getattr(args, flag):
+            argv.append("--" + flag.replace("_", "-"))
+    return argv
+
+
 if __name__ == "__main__":
     ARGS = build_parser().parse_args()
     if ARGS.threads < 1:

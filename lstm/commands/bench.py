@@ -1,0 +1,42 @@
+"""Time BlogLSTM forward + backward through time: tinygraph (the teaching graph and the fused
+cell) against a hand-written numpy BPTT and PyTorch, at four sizes, in float64 and float32;
+the peak memory at T = 1,000 steps; and drawing an unrolled graph.
+
+Runs benchmarks/lstm.py in a fresh Python, so that BLAS starts with --threads threads.
+The full run takes about two minutes; --quick about half a minute.
+
+examples:
+  python -m lstm bench
+  python -m lstm bench --quick
+  python -m lstm bench --sizes tiny,small --dtypes float64 --repeats 30 --no-draw
+"""
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+HELP = "time tinygraph's LSTM (teaching graph and fused) against hand-written numpy and PyTorch"
+
+BENCHMARK = Path(__file__).resolve().parents[2] / "benchmarks" / "lstm.py"
+
+
+def _benchmark():
+    """benchmarks/lstm.py as a module (its options and how to write them back as a command line)."""
+    spec = importlib.util.spec_from_file_location("lstm_benchmark", BENCHMARK)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def add_arguments(parser):
+    if BENCHMARK.exists():
+        _benchmark().add_arguments(parser)
+
+
+def run(args):
+    if not BENCHMARK.exists():
+        print(f"bench: the benchmark script {BENCHMARK} is missing; it ships with the source checkout, "
+              f"not with an installed package", file=sys.stderr)
+        return 2
+    argv = _benchmark().to_argv(args)
+    return subprocess.call([sys.executable, str(BENCHMARK), *argv])
