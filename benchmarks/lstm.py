@@ -11,6 +11,8 @@ and its gradients with respect to the 12 parameters:
   preallocated buffers). All ratios are to this.
 - ``tinygraph``: ``lstm.cells.BlogLSTM``, the teaching graph (~30 primitive ops per step).
 - ``tinygraph fused``: ``lstm.fast.FusedBlogLSTM``, one fused ``lstm_step`` op per step.
+- ``tinygraph fused sequence``: ``FusedBlogLSTM.sequence``, one ``lstm_sequence`` op for
+  all T steps.
 - ``torch nn.LSTM`` and ``torch LSTMCell loop`` (eager, one cell call per step), if
   PyTorch is installed.
 
@@ -186,6 +188,16 @@ class TinygraphFused(Tinygraph):
     cell_class = FusedBlogLSTM
 
 
+class TinygraphSequence(TinygraphFused):
+    name = "tinygraph fused sequence"
+
+    def run(self):
+        for p in self.parameters:
+            p.grad = None
+        self.loss = (self.cell.sequence(self.case.X).H * self.case.G).sum()
+        tg.backward(self.loss, retain_grads=False)
+
+
 def _torch():
     try:
         import torch
@@ -271,7 +283,7 @@ class TorchLSTMCellLoop(TorchLSTM):
 
 
 def implementations(use_torch):
-    found = [NumpyReference, Tinygraph, TinygraphFused]
+    found = [NumpyReference, Tinygraph, TinygraphFused, TinygraphSequence]
     if use_torch and _torch() is not None:
         found += [TorchLSTM, TorchLSTMCellLoop]
     return found
@@ -341,7 +353,7 @@ def memory_rows(steps, dtypes, include_plain):
         case = Case(f"medium, T={steps}", B, N, H, steps, dtype)
         size = case.dtype.itemsize
         stored = 7 * steps * B * H * size
-        contenders = [NumpyReference, TinygraphFused] + ([Tinygraph] if include_plain else [])
+        contenders = [NumpyReference, TinygraphSequence, TinygraphFused] + ([Tinygraph] if include_plain else [])
         peaks = {}
         for cls in contenders:
             peaks[cls.name] = peak_memory(lambda cls=cls: cls(case), lambda impl: impl.run())

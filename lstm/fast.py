@@ -17,6 +17,10 @@ op per step, for training and timing:
   and two views of it named "H_t" and "C_t"; the gates I, F, O, C_i are not nodes but
   their values are kept by the op: ``run.steps[k]["(H_t, C_t)"].op.parts()``.
 
+``cell.sequence(X)`` goes one step further: all T steps as one ``lstm_sequence`` op
+(input projection for all steps in one matmul, weight gradients in blocks of steps),
+as fast as hand-written numpy; steps are then no longer nodes of their own.
+
 >>> import numpy as np
 >>> cell = FusedBlogLSTM(3, 2, seed=0)
 >>> run = cell.unroll(np.ones((4, 5, 3)))          # T=4 steps, batch r=5, d=3
@@ -26,14 +30,28 @@ op per step, for training and timing:
 >>> bool(np.allclose(run.outputs[-1].value, slow.outputs[-1].value))
 True
 """
+from dataclasses import dataclass
+
 import numpy as np
 
 import tinygraph as tg
-from tinygraph.fused import lstm_step
+from tinygraph.fused import lstm_sequence, lstm_step
 
 from .cells import BlogLSTM, Run
 
 STATE = "(H_t, C_t)"
+
+
+@dataclass
+class SequenceRun:
+    """What ``FusedBlogLSTM.sequence`` builds: ``H`` (T, r, h), the node of all outputs
+    H_1..H_T; ``X`` the input node (T, r, d); ``initial_state`` and ``final_state`` keyed
+    "H0", "C0" as in ``Run`` (the final C_T is a value: no gradient flows back from it)."""
+
+    H: tg.Node
+    X: tg.Node
+    initial_state: dict
+    final_state: dict
 
 
 class FusedBlogLSTM(BlogLSTM):
@@ -78,6 +96,27 @@ class FusedBlogLSTM(BlogLSTM):
         last = steps[-1]
         return Run(steps=steps, outputs=[s["H_t"] for s in steps], inputs=[s[self.INPUT] for s in steps],
                    initial_state=init, final_state={"H0": last["H_t"], "C0": last["C_t"]})
+
+    def sequence(self, inputs, initial_state=None):
+        """All T steps as one ``lstm_sequence`` op, the fastest way through tinygraph (as
+        PyTorch's nn.LSTM is to a loop over LSTMCell). ``inputs``: array (T, r, d).
+        Returns a ``SequenceRun``; build the loss from ``run.H`` (T, r, h), e.g.
+        ``(run.H * G).sum()`` (per-step slices of it would each send a full-size gradient back).
+        """
+        name = type(self).__name__
+        X = np.asarray(inputs.value if isinstance(inputs, tg.Node) else inputs)
+        if X.ndim != 3 or X.shape[2] != self.input_size or not len(X):
+            raise tg.ShapeError(f"{name}.sequence: inputs must have shape {self.input_shape_text(True)} "
+                                f"with T >= 1, got {X.shape}")
+        init = self.initial(X.shape[1], initial_state)
+        W, b = self.packed()
+        T = len(X)
+        with tg.scope(f"t=1..{T}"):
+            X = inputs if isinstance(inputs, tg.Node) else tg.tensor(X, name=self.INPUT, dtype=self.dtype)
+            S0 = tg.stack([init["H0"], init["C0"]], name="(H0, C0)")
+            H = lstm_sequence(X, S0, W, b, name="H_1..T")
+            final = {"H0": tg.getitem(H, -1, name="H_T"), "C0": tg.tensor(H.op.C[-1], name="C_T")}
+        return SequenceRun(H=H, X=X, initial_state=init, final_state=final)
 
     def step(self, x_t, state=None, t=1):
         """As ``BlogLSTM.step``; ``state`` may also be a previous fused step's dict, whose

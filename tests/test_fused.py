@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 import tinygraph as tg
 from lstm.cells import BlogLSTM
 from lstm.fast import FusedBlogLSTM
-from tinygraph.fused import lstm_step
+from tinygraph.fused import LSTMSequence, lstm_sequence, lstm_step
 
 
 def step_from_primitives(X, S, W, b):
@@ -190,3 +190,74 @@ def test_fused_lstm_refuses_bad_inputs_like_the_teaching_cell():
         cell.unroll([np.ones((1, 3)), np.ones((1, 4))])
     with pytest.raises(ValueError, match="at least one time step"):
         cell.unroll(np.ones((0, 1, 3)))
+
+
+# --- the whole sequence as one op -------------------------------------------------------
+
+def sequence_arrays(T, r, d, h, seed=0):
+    rng = np.random.default_rng(seed)
+    return [rng.standard_normal(shape) for shape in ((T, r, d), (2, r, h), (d + h, 4 * h), (4 * h,))]
+
+
+def chain_of_steps(X, S0, W, b):
+    """lstm_step once per step, outputs stacked: what lstm_sequence must equal."""
+    S, outputs = S0, []
+    for t in range(X.shape[0]):
+        S = lstm_step(X[t], S, W, b)
+        outputs.append(S[0])
+    return tg.stack(outputs)
+
+
+@pytest.mark.parametrize("T, block", [(1, 16), (5, 2), (7, 3), (20, 16), (6, 6)])
+def test_sequence_op_equals_a_chain_of_fused_steps_for_any_block_size(T, block, monkeypatch):
+    monkeypatch.setattr(LSTMSequence, "BLOCK", block)
+    arrays = sequence_arrays(T, 2, 3, 4, seed=T)
+    G = np.random.default_rng(9).standard_normal((T, 2, 4))
+    results = []
+    for build in (lstm_sequence, chain_of_steps):
+        nodes = [tg.parameter(a) for a in arrays]
+        H = build(*nodes)
+        results.append((H.value, tg.grad((H * G).sum(), nodes)))
+    (H_seq, grads_seq), (H_chain, grads_chain) = results
+    np.testing.assert_allclose(H_seq, H_chain, rtol=1e-13, atol=1e-14)
+    for name, a, b in zip(["X", "S0", "W", "b"], grads_seq, grads_chain):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-13, err_msg=name)
+
+
+def test_sequence_op_gradients_match_finite_differences(monkeypatch):
+    monkeypatch.setattr(LSTMSequence, "BLOCK", 2)
+    arrays = sequence_arrays(3, 2, 2, 2, seed=1)
+    report = tg.gradcheck(lambda X, S0, W, b: (lstm_sequence(X, S0, W, b) ** 2).sum(), arrays,
+                          names=["X", "S0", "W", "b"])
+    assert report.ok, str(report)
+
+
+def test_fused_sequence_equals_the_teaching_graph():
+    rng = np.random.default_rng(4)
+    T, r, d, h = 7, 3, 4, 5
+    X, G = rng.standard_normal((T, r, d)), rng.standard_normal((T, r, h))
+    H0, C0 = rng.standard_normal((r, h)), rng.standard_normal((r, h))
+    plain, fused = BlogLSTM(d, h, seed=3), FusedBlogLSTM(d, h, seed=3)
+    init_p = {"H0": tg.parameter(H0), "C0": tg.parameter(C0)}
+    init_f = {"H0": tg.parameter(H0), "C0": tg.parameter(C0)}
+    run_p = plain.unroll(X, init_p)
+    run_f = fused.sequence(X, init_f)
+    tg.backward((tg.stack(run_p.outputs) * G).sum(), retain_grads=False)
+    tg.backward((run_f.H * G).sum(), retain_grads=False)
+    np.testing.assert_allclose(run_f.H.value, tg.stack(run_p.outputs).value, rtol=1e-13, atol=1e-14)
+    np.testing.assert_allclose(run_f.final_state["C0"].value, run_p.final_state["C0"].value, rtol=1e-13)
+    np.testing.assert_allclose(run_f.final_state["H0"].value, run_p.final_state["H0"].value, rtol=1e-13)
+    np.testing.assert_allclose(run_f.H.op.parts()["F"][2], run_p.steps[2]["F"].value, rtol=1e-13)
+    for key, p in plain.parameters().items():
+        np.testing.assert_allclose(fused.parameters()[key].grad, p.grad, rtol=1e-11, atol=1e-13, err_msg=key)
+    for key in ("H0", "C0"):
+        np.testing.assert_allclose(init_f[key].grad, init_p[key].grad, rtol=1e-11, atol=1e-13, err_msg=key)
+
+
+def test_sequence_refuses_bad_shapes():
+    cell = FusedBlogLSTM(3, 2)
+    with pytest.raises(tg.ShapeError, match=r"FusedBlogLSTM.sequence: .*\(T, r, d\) = \(T, r, 3\)"):
+        cell.sequence(np.ones((4, 1, 2)))
+    X, S0, W, b = (tg.tensor(a) for a in sequence_arrays(3, 2, 2, 2))
+    with pytest.raises(tg.ShapeError, match="lstm_sequence"):
+        lstm_sequence(X, S0, tg.tensor(np.ones((3, 8))), b)

@@ -152,3 +152,137 @@ def lstm_step(X, S, W, b, name=None):
         raise DtypeError(f"lstm_step: inputs must share one dtype; got "
                          f"{', '.join(f'{n.label()!r} {n.dtype}' for n in nodes)}")
     return apply(LSTMStep(), nodes, name)
+
+
+class LSTMSequence(Op):
+    """All T steps of a BlogLSTM layer as one op (what PyTorch's ``nn.LSTM`` is to ``LSTMCell``).
+
+    Inputs X (T, r, d), S0 = [H0; C0] (2, r, h), W ((d+h) × 4h), b (4h,); output H_1..H_T
+    (T, r, h). The input projection X W_x + b is one matmul for all steps; backward
+    accumulates the weight gradients in blocks of steps (a few big matmuls, not one per step).
+    The op keeps the gates and the memory of every step (``parts()``) for backward.
+    The final memory C_T is ``op.C[-1]`` (a value: no gradient flows back from it).
+    """
+
+    __slots__ = ("gates", "C", "tanh_C")
+    name, symbol = "lstm_sequence", "LSTM × T"
+    rule = LSTMStep.rule + r"\ \text{for } t = T, \dots, 1"
+    BLOCK = 16                                   # steps per weight-gradient matmul in backward
+
+    def __init__(self):
+        self.gates = self.C = self.tanh_C = None
+
+    def describe(self):
+        return "lstm_sequence(T steps of: I, F, O = σ, C_i = tanh; C_t = F×C + I×C_i; H_t = O×tanh(C_t))"
+
+    def parts(self):
+        """The gates' values of every step (after forward): I, F, O, C_i, each (T, r, h), and C_t."""
+        A = self.gates
+        h = A.shape[2] // 4
+        return {"I": A[..., :h], "F": A[..., h:2 * h], "O": A[..., 2 * h:3 * h], "C_i": A[..., 3 * h:],
+                "C_t": self.C}
+
+    def forward(self, X, S0, W, b):
+        T, r, d = X.shape
+        h = S0.shape[2]
+        gates = (X.reshape(T * r, d) @ W[:d]).reshape(T, r, 4 * h)
+        gates += b
+        H = np.empty((T, r, h), X.dtype)
+        C = np.empty((T, r, h), X.dtype)
+        tanh_C = np.empty((T, r, h), X.dtype)
+        W_h = W[d:]
+        H_prev, C_prev = S0[0], S0[1]
+        for t in range(T):
+            A = gates[t]
+            A += H_prev @ W_h
+            _sigmoid_tanh_(A, h)
+            I, F, O, C_i = A[:, :h], A[:, h:2 * h], A[:, 2 * h:3 * h], A[:, 3 * h:]
+            C_t = C[t]
+            np.multiply(F, C_prev, out=C_t)
+            C_t += I * C_i
+            np.tanh(C_t, out=tanh_C[t])
+            np.multiply(O, tanh_C[t], out=H[t])
+            H_prev, C_prev = H[t], C_t
+        self.gates, self.C, self.tanh_C = gates, C, tanh_C
+        return H
+
+    def backward(self, g, out, X, S0, W, b):
+        need_X, need_S, need_W, need_b = self.needs
+        T, r, d = X.shape
+        h = S0.shape[2]
+        h3 = 3 * h
+        gates, C, tanh_C, H = self.gates, self.C, self.tanh_C, out
+        W_hT = W[d:].T
+        dX = np.empty_like(X) if need_X else None
+        dW = np.zeros_like(W)
+        db = np.zeros_like(b)
+        block = min(self.BLOCK, T)
+        dA_block = np.empty((block, r, 4 * h), X.dtype)
+        D = np.empty((r, 4 * h), X.dtype)
+        tmp = np.empty((r, h), X.dtype)
+        dH = np.zeros((r, h), X.dtype)           # what step t+1 sends back to H_t
+        dC = np.zeros((r, h), X.dtype)           # ... and to C_t
+        for end in range(T, 0, -block):          # blocks of steps [start, end), last block first
+            start = max(end - block, 0)
+            for t in range(end - 1, start - 1, -1):
+                A = gates[t]
+                I, F, O, C_i = A[:, :h], A[:, h:2 * h], A[:, 2 * h:h3], A[:, h3:]
+                dA = dA_block[t - start]
+                dH += g[t]
+                th = tanh_C[t]
+                np.subtract(1, A, out=D)         # D = σ(1−σ) for I, F, O and 1 − C_i² for C_i
+                D *= A
+                np.multiply(C_i, C_i, out=D[:, h3:])
+                np.subtract(1, D[:, h3:], out=D[:, h3:])
+                np.multiply(dH, th, out=dA[:, 2 * h:h3])
+                np.multiply(th, th, out=tmp)
+                np.subtract(1, tmp, out=tmp)
+                tmp *= O
+                tmp *= dH
+                dC += tmp                        # C̄_t
+                np.multiply(dC, C_i, out=dA[:, :h])
+                np.multiply(dC, C[t - 1] if t else S0[1], out=dA[:, h:2 * h])
+                np.multiply(dC, I, out=dA[:, h3:])
+                dA *= D
+                dC *= F                          # C̄_{t-1}
+                np.matmul(dA, W_hT, out=dH)      # H̄_{t-1} from the recurrence
+            n = end - start
+            self._flush(dA_block[:n].reshape(n * r, 4 * h), X, H, S0, start, end, dW, db, dX, W, d)
+        dS = None
+        if need_S:
+            dS = np.empty_like(S0)
+            dS[0], dS[1] = dH, dC
+        return dX, dS, (dW if need_W else None), (db if need_b else None)
+
+    @staticmethod
+    def _flush(dA_flat, X, H, S0, start, end, dW, db, dX, W, d):
+        """Add steps start..end-1's share: W̄_x += X ᵀ Ā, W̄_h += H_prev ᵀ Ā, b̄ += Σ Ā (and X̄ = Ā W_xᵀ)."""
+        r = X.shape[1]
+        dW[:d] += X[start:end].reshape(-1, d).T @ dA_flat
+        if start == 0:
+            H_prev = np.concatenate((S0[0][None], H[:end - 1]), axis=0)
+        else:
+            H_prev = H[start - 1:end - 1]
+        dW[d:] += H_prev.reshape((end - start) * r, -1).T @ dA_flat
+        db += dA_flat.sum(axis=0)
+        if dX is not None:
+            dX[start:end] = (dA_flat @ W[:d].T).reshape(end - start, r, d)
+
+
+def lstm_sequence(X, S0, W, b, name=None):
+    """T BlogLSTM steps as one op: X (T, r, d), S0 = [H0; C0] (2, r, h), W ((d+h) × 4h),
+    b (4h,) -> H_1..H_T (T, r, h). See ``LSTMSequence``."""
+    nodes = (X, S0, W, b)
+    if not all(isinstance(n, Node) for n in nodes):
+        raise TypeError(f"lstm_sequence: X, state, W and b must be Nodes, got "
+                        f"{', '.join(type(n).__name__ for n in nodes)}")
+    xs, ss, ws = X.value.shape, S0.value.shape, W.value.shape
+    if not (len(xs) == 3 and xs[0] >= 1 and len(ss) == 3 and ss[0] == 2 and ss[1] == xs[1]
+            and ws == (xs[2] + ss[2], 4 * ss[2]) and b.value.shape == (4 * ss[2],)):
+        raise ShapeError(f"lstm_sequence: expected X (T, r, d) with T >= 1, state (2, r, h), W (d + h, 4h), "
+                         f"b (4h,); got {describe_nodes(nodes)}")
+    dtype = X.value.dtype
+    if not (S0.value.dtype == dtype and W.value.dtype == dtype and b.value.dtype == dtype):
+        raise DtypeError(f"lstm_sequence: inputs must share one dtype; got "
+                         f"{', '.join(f'{n.label()!r} {n.dtype}' for n in nodes)}")
+    return apply(LSTMSequence(), nodes, name)
