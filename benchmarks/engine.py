@@ -2,7 +2,8 @@
 
 Each case is computed in the same run
   - in plain numpy: the forward, and forward + a hand-written backward;
-  - through tinygraph: the forward (building the graph), and forward + ``tg.backward``;
+  - through tinygraph: the forward (building the graph), and forward +
+    ``tg.backward(loss, retain_grads=False)`` (leaf gradients only, like the numpy side);
 and the table prints the times, the ratios tinygraph / numpy and the overhead per op
 in microseconds: (tinygraph time − numpy time) / number of ops in the graph. Before
 timing, each case checks that the hand-written numpy gradients equal tinygraph's, so
