@@ -237,6 +237,15 @@ def test_indexing_including_repeated_integer_indices(index):
     assert_matches_numpy(lambda n: n[index], lambda a: a[index], [values((3, 4), 29)])
 
 
+@pytest.mark.parametrize("index,text", [
+    (7, "getitem[7]"), ((slice(None), 2), "getitem[:, 2]"), (slice(1, None, -1), "getitem[1::-1]"),
+    ((Ellipsis, None), "getitem[..., None]"), ([0, 2, 2], "getitem[[0, 2, 2]]"),
+    (np.arange(8) % 2, "getitem[array(8,)]"), (np.ones(3, bool), "getitem[mask(3,)]"),
+])
+def test_getitem_describes_its_index_as_python_writes_it(index, text):
+    assert tg.ops.GetItem(index).describe() == text
+
+
 def test_repeated_index_gradient_counts_each_use():
     x = tg.parameter(np.zeros(3))
     tg.backward(x[[0, 0, 0, 2]].sum())

@@ -570,6 +570,25 @@ def _own_index(index):
     return index
 
 
+def format_index(index):
+    """An index as Python writes it: ``format_index((slice(None), 7)) == ":, 7"``."""
+    items = index if isinstance(index, tuple) else (index,)
+    return ", ".join(_format_index_item(i) for i in items)
+
+
+def _format_index_item(item):
+    if isinstance(item, slice):
+        text = ("" if item.start is None else f"{item.start}") + ":" + ("" if item.stop is None else f"{item.stop}")
+        return text if item.step is None else f"{text}:{item.step}"
+    if item is Ellipsis:
+        return "..."
+    if isinstance(item, np.ndarray):
+        if item.dtype == bool:
+            return f"mask{item.shape}"
+        return str(item.tolist()) if item.size <= 6 else f"array{item.shape}"
+    return repr(item)
+
+
 class GetItem(Op):
     """``x[index]``: slicing and indexing, including integer-array and boolean-mask
     indexing. A repeated index gathers a value twice, so its gradient adds up."""
@@ -583,7 +602,7 @@ class GetItem(Op):
         self.index = index if self.basic else _own_index(index)
 
     def describe(self):
-        return f"getitem[{self.index!r}]"
+        return f"getitem[{format_index(self.index)}]"
 
     def forward(self, x):
         return x[self.index]
