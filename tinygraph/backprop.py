@@ -120,7 +120,9 @@ def _missing(node, parent):
 def backward_steps(root, grad=None, retain_grads=True, accumulate=True):
     """Run backward from ``root`` one node at a time, yielding a ``BackwardStep`` each.
 
-    ``grad`` seeds ∂L/∂root (needed when root is not a scalar). With ``accumulate``
+    Every node that takes a gradient (parameters and what is computed from them) gets
+    exactly one step, after all the nodes that consume it; tensors and constants get
+    none. ``grad`` seeds ∂L/∂root (needed when root is not a scalar). With ``accumulate``
     each node's gradient is added to ``node.grad`` when its step is yielded; with
     ``retain_grads=False`` only leaves keep theirs (less memory during training).
     Gradients (``step.grad``, ``step.input_grads``, ``node.grad``) are read-only arrays,
