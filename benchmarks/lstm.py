@@ -59,22 +59,34 @@ def build_parser():
     return parser
 
 
+def _count(minimum):
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+    return parse
+
+
 def add_arguments(parser):
     parser.add_argument("--sizes", default=None,
                         help="comma-separated sizes from " + ", ".join(f"{k} {v}" for k, v in SIZES.items())
                              + " as (B, N, H, T); default all (--quick: tiny, small, medium)")
     parser.add_argument("--dtypes", default="float64,float32", help="comma-separated: float64, float32")
-    parser.add_argument("--repeats", type=int, default=None,
+    parser.add_argument("--repeats", type=_count(1), default=None,
                         help="timed runs per implementation (default by size: "
                              + ", ".join(f"{k} {v}" for k, v in REPEATS.items()) + ")")
     parser.add_argument("--quick", action="store_true", help="tiny, small and medium with fewer repeats")
-    parser.add_argument("--threads", type=int, default=1, help="BLAS and PyTorch threads (default 1)")
+    parser.add_argument("--threads", type=_count(1), default=1, help="BLAS and PyTorch threads (default 1)")
     parser.add_argument("--no-torch", action="store_true", help="leave PyTorch out even if installed")
-    parser.add_argument("--memory-steps", type=int, default=1000,
+    parser.add_argument("--memory-steps", type=_count(0), default=1000,
                         help="T for the peak-memory measurement at the medium size (0 skips it; default 1000)")
     parser.add_argument("--no-draw", action="store_true", help="skip timing the drawings")
-    parser.add_argument("--render-timeout", type=float, default=30,
-                        help="seconds Graphviz's dot may take per drawing (0: do not render; default 30)")
+    parser.add_argument("--render-timeout", type=float, default=20,
+                        help="seconds Graphviz's dot may take per drawing (0: do not render; default 20)")
     parser.add_argument("--markdown", action="store_true", help="print the tables as Markdown")
 
 
@@ -93,8 +105,6 @@ def to_argv(args):
 
 if __name__ == "__main__":
     ARGS = build_parser().parse_args()
-    if ARGS.threads < 1:
-        sys.exit("bench: --threads must be at least 1")
     for _variable in THREAD_VARIABLES:            # before numpy loads its BLAS
         os.environ[_variable] = str(ARGS.threads)
     # This file shares its name with the lstm package; run as a script its folder comes

@@ -1,0 +1,42 @@
+"""``python -m lstm bench``: options survive the trip to the benchmark's own process, and a
+one-repeat run at the tiny size finishes with every implementation agreeing (no timing is
+asserted)."""
+import subprocess
+import sys
+
+import pytest
+
+from lstm.__main__ import build_parser
+from lstm.commands import bench
+
+
+def test_bench_options_are_passed_on_unchanged():
+    argv = ["bench", "--sizes", "tiny,small", "--dtypes", "float32", "--repeats", "4", "--threads", "2",
+            "--no-torch", "--memory-steps", "0", "--no-draw", "--markdown", "--render-timeout", "5"]
+    args = build_parser().parse_args(argv)
+    again = build_parser().parse_args(["bench", *bench._benchmark().to_argv(args)])
+    assert vars(again) == vars(args)
+
+
+def test_a_tiny_benchmark_run_checks_every_implementation_and_prints_the_table():
+    result = subprocess.run(
+        [sys.executable, "-m", "lstm", "bench", "--sizes", "tiny", "--repeats", "1", "--memory-steps", "0",
+         "--no-draw", "--no-torch"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    for name in ("numpy reference", "tinygraph fused sequence", "tinygraph fused", "tinygraph"):
+        assert f"tiny  float64  {name}" in out and f"tiny  float32  {name}" in out, name
+    assert "goals" in out
+
+
+def test_unknown_size_is_refused():
+    result = subprocess.run([sys.executable, "-m", "lstm", "bench", "--sizes", "huge", "--no-torch"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0 and "unknown size 'huge'" in result.stderr
+
+
+@pytest.mark.parametrize("option", ["--threads", "--repeats"])
+def test_counts_below_one_are_refused(option):
+    result = subprocess.run([sys.executable, "-m", "lstm", "bench", option, "0", "--no-torch"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0 and option in result.stderr
