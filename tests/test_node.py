@@ -140,9 +140,28 @@ def test_numpy_arrays_and_scalars_on_the_left_build_nodes():
 
 
 def test_numpy_functions_do_not_silently_drop_the_graph():
-    x = tg.parameter([1.0, 2.0])
+    x = tg.parameter([1.0, 2.0], name="x")
     with pytest.raises(TypeError):
         np.tanh(x)
+    for convert in (np.asarray, lambda n: np.concatenate([n, n]), lambda n: np.array([n])):
+        with pytest.raises(TypeError, match=r"numpy cannot take node 'x' \(2,\) as an array: that would drop"):
+            convert(x)
+
+
+def test_numpy_sum_and_mean_of_a_node_build_graph_nodes():
+    x = tg.parameter([1.0, 2.0, 6.0], name="x")
+    total, average = np.sum(x), np.mean(x, axis=0)
+    assert isinstance(total, tg.Node) and total.op.name == "sum" and total.item() == 9.0
+    assert average.op.name == "mean" and average.item() == 3.0
+    assert x.mean(axis=0, keepdims=True).shape == (1,)
+    with pytest.raises(TypeError, match="sum of node 'x': dtype= and out= are not supported"):
+        np.sum(x, dtype=np.float32)
+
+
+def test_float_of_a_one_element_node():
+    assert float(tg.parameter([2.5])) == 2.5
+    with pytest.raises(ValueError):
+        float(tg.parameter([1.0, 2.0]))
 
 
 def test_scalar_constants_are_shared_read_only_arrays():

@@ -155,6 +155,16 @@ class Node:
     def __iter__(self):
         raise TypeError(f"node {self.label()!r} is not iterable; index it (node[i]) instead")
 
+    def __array__(self, dtype=None, copy=None):
+        raise TypeError(
+            f"numpy cannot take node {self.label()!r} {self.shape} as an array: that would drop the graph. "
+            f"Use tinygraph's ops (tg.concat, tg.stack, tg.tanh, ...) or node.value for the plain numbers"
+        )
+
+    def __float__(self):
+        """``float(loss)``: the value of a one-element node (no gradient flows through it)."""
+        return float(self.value.item())
+
 
 def tensor(data, name=None, dtype=None):
     """A leaf that takes no gradient (inputs, targets, constants).

@@ -871,8 +871,18 @@ def _install_operators():
     Node.__pow__ = lambda self, p: power(self, p)
     Node.__neg__ = lambda self: _apply(Neg(), (self,), None)
     Node.__getitem__ = lambda self, index: getitem(self, index)
-    Node.sum = lambda self, axis=None, keepdims=False: sum(self, axis, keepdims)
-    Node.mean = lambda self, axis=None, keepdims=False: mean(self, axis, keepdims)
+    def reduction_method(function):
+        # np.sum(node) and np.mean(node) call node.sum(axis=..., dtype=..., out=...)
+        def method(self, axis=None, dtype=None, out=None, keepdims=False):
+            if dtype is not None or out is not None:
+                raise TypeError(f"{function.__name__} of node {self.label()!r}: dtype= and out= are not "
+                                f"supported; the result keeps the node's dtype and is a new node")
+            return function(self, axis, keepdims)
+        method.__name__ = function.__name__
+        return method
+
+    Node.sum = reduction_method(sum)
+    Node.mean = reduction_method(mean)
     Node.reshape = reshape_method
     Node.transpose = lambda self, axes=None: transpose(self, axes)
     Node.T = property(lambda self: transpose(self))
