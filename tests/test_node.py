@@ -153,7 +153,7 @@ def test_numpy_sum_and_mean_of_a_node_build_graph_nodes():
     total, average = np.sum(x), np.mean(x, axis=0)
     assert isinstance(total, tg.Node) and total.op.name == "sum" and total.item() == 9.0
     assert average.op.name == "mean" and average.item() == 3.0
-    assert x.mean(axis=0, keepdims=True).shape == (1,)
+    assert x.mean(axis=0, keepdims=True).shape == (1,) and x.sum(0, True).shape == (1,)
     with pytest.raises(TypeError, match="sum of node 'x': dtype= and out= are not supported"):
         np.sum(x, dtype=np.float32)
 

@@ -872,8 +872,8 @@ def _install_operators():
     Node.__neg__ = lambda self: _apply(Neg(), (self,), None)
     Node.__getitem__ = lambda self, index: getitem(self, index)
     def reduction_method(function):
-        # np.sum(node) and np.mean(node) call node.sum(axis=..., dtype=..., out=...)
-        def method(self, axis=None, dtype=None, out=None, keepdims=False):
+        # np.sum(node) and np.mean(node) call node.sum(axis=..., dtype=..., out=...) by keyword
+        def method(self, axis=None, keepdims=False, *, dtype=None, out=None):
             if dtype is not None or out is not None:
                 raise TypeError(f"{function.__name__} of node {self.label()!r}: dtype= and out= are not "
                                 f"supported; the result keeps the node's dtype and is a new node")
