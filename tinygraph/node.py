@@ -35,7 +35,7 @@ def as_float_array(data, dtype=None, what="value"):
       become float64: integers and booleans are exact data, they carry no precision;
     - complex, object, string and other arrays are refused with ``DtypeError``
       (tinygraph never drops an imaginary part or guesses at objects);
-    - ``dtype`` ("float64" or "float32") forces one of the two float types.
+    - ``dtype`` ("float64" or "float32") forces one of the two float types (as a copy).
     """
     arr = np.asarray(data) if not isinstance(data, np.ndarray) else data
     kind = arr.dtype.kind
@@ -49,8 +49,6 @@ def as_float_array(data, dtype=None, what="value"):
         target = np.dtype(dtype)
         if target not in FLOAT_DTYPES:
             raise DtypeError(f"{what}: dtype must be float64 or float32, got {target}")
-        if arr.dtype is target:
-            return arr
     elif arr.dtype in FLOAT_DTYPES:
         return arr
     else:
