@@ -116,7 +116,7 @@ def plot_gradients(panels, path, seq_len):
 
 
 def plot_losses(records, path, baseline, seq_len):
-    fig, ax = plt.subplots(figsize=(7.5, 4.2), dpi=110)
+    fig, ax = plt.subplots(figsize=(10, 4.2), dpi=110)
     colors = {"blog": "tab:blue", "rnn": "tab:red"}
     dashes = {}
     for rec in records:
@@ -134,7 +134,7 @@ def plot_losses(records, path, baseline, seq_len):
     ax.set_ylabel("evaluation MSE (500 fixed sequences)")
     ax.set_title(f"Adding problem, T = {seq_len}: one line per seed and setting")
     ax.grid(True, which="major", alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
@@ -155,6 +155,15 @@ def summary(records, baseline):
     return "\n".join(lines)
 
 
+def draw(records, settings, out):
+    """Both plots from the run records: gradients of the first seed's models at T, and losses."""
+    seed, seq_len = settings["seeds"][0], settings["seq_len"]
+    panels = [[r for r in records if r["variant"] == v and r["seed"] == seed and r["seq_len"] == seq_len]
+              for v in ("rnn", "blog")]
+    plot_gradients(panels, out / "vanishing_gradients.png", seq_len)
+    plot_losses(records, out / "vanishing_loss.png", AddingTask.baseline, seq_len)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seq-len", type=int, default=50)
@@ -173,8 +182,14 @@ def main(argv=None):
     parser.add_argument("--probe", type=int, default=100, help="sequences in the gradient-probe batch")
     parser.add_argument("--out", type=Path, default=Path("docs/img"))
     parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--replot", action="store_true",
+                        help="only redraw the plots from the vanishing.json already in --out (no training)")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
+    if args.replot:
+        saved = json.loads((args.out / "vanishing.json").read_text())
+        draw(saved["runs"], saved["settings"], args.out)
+        return 0
 
     started = time.perf_counter()
     records = []
@@ -189,11 +204,8 @@ def main(argv=None):
         print(summary(records[-1:], AddingTask.baseline), flush=True)
     total = time.perf_counter() - started
 
-    panels = [[r for r in records if r["variant"] == v and r["seed"] == args.seeds[0] and r["seq_len"] == args.seq_len]
-              for v in ("rnn", "blog")]
-    plot_gradients(panels, args.out / "vanishing_gradients.png", args.seq_len)
-    plot_losses(records, args.out / "vanishing_loss.png", AddingTask.baseline, args.seq_len)
     settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
+    draw(records, settings, args.out)
     (args.out / "vanishing.json").write_text(json.dumps({"settings": settings, "total_seconds": round(total, 1),
                                                          "runs": records}, indent=1) + "\n")
     print(f"total {total:.0f} s; wrote {args.out / 'vanishing_gradients.png'}, {args.out / 'vanishing_loss.png'}, "

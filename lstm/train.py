@@ -72,28 +72,24 @@ class Model:
         runs = self.unroll(X)
         if task.loss == "mse":
             y = np.asarray(targets, dtype=float)
-            if self.batched:
-                err = self.readout(runs[0].outputs[-1]) - tg.tensor(y[:, None], name="y")
-                terms = [tg.sum(err * err)]
-            else:
-                terms = []
-                for b, run in enumerate(runs):
-                    err = self.readout(run.outputs[-1]) - tg.tensor(y[b:b + 1], name="y")
-                    terms.append(tg.sum(err * err))
-            total = terms[0] if len(terms) == 1 else tg.sum(tg.stack(terms))
+            preds = [self.readout(run.outputs[-1]) for run in runs]        # ŷ_T: (r, 1), or (1,) per sequence
+            wanted = [y[:, None]] if self.batched else [y[b:b + 1] for b in range(len(y))]
             with tg.scope("loss"):
+                squares = [tg.sum((p - tg.tensor(w, name="y")) ** 2, name="Σ(ŷ − y)²") for p, w in zip(preds, wanted)]
+                total = squares[0] if len(squares) == 1 else tg.sum(tg.stack(squares))
                 L = tg.div(total, float(len(y)), name="L")
         elif task.loss == "ce":
             Y = np.asarray(targets)
             if self.batched:
-                logits = self.readout(tg.stack(runs[0].outputs, name="H"))         # (T, r, V)
-                with tg.scope("loss"):
-                    L = tg.cross_entropy(logits, Y, reduction="mean", name="L")
+                logits = [self.readout(tg.stack(runs[0].outputs, name="H"))]       # (T, r, V)
+                wanted = [Y]
             else:
-                terms = [tg.cross_entropy(self.readout(tg.stack(run.outputs, name="z_h")), Y[:, b])
-                         for b, run in enumerate(runs)]
-                with tg.scope("loss"):
-                    L = tg.div(tg.sum(tg.stack(terms)), float(Y.size), name="L")
+                logits = [self.readout(tg.stack(run.outputs, name="z_h")) for run in runs]   # (T, V) each
+                wanted = [Y[:, b] for b in range(Y.shape[1])]
+            with tg.scope("loss"):
+                terms = [tg.cross_entropy(z, w) for z, w in zip(logits, wanted)]
+                total = terms[0] if len(terms) == 1 else tg.sum(tg.stack(terms))
+                L = tg.div(total, float(Y.size), name="L")
         else:
             raise ValueError(f"Model.loss: unknown task loss {task.loss!r}")
         return L, runs
@@ -116,13 +112,26 @@ class Model:
 @dataclass
 class History:
     """What a training run measured: the training loss and global gradient norm (before
-    clipping) per step, the evaluation loss before and after, and the wall time."""
+    clipping) per step, the evaluation loss as (step, loss) pairs (before training, every
+    ``eval_every`` steps, after training) and the wall time of the loop."""
 
     losses: list = field(default_factory=list)
     grad_norms: list = field(default_factory=list)
-    eval_before: float = float("nan")
-    eval_after: float = float("nan")
+    evals: list = field(default_factory=list)
     seconds: float = 0.0
+
+    @property
+    def eval_before(self):
+        return self.evals[0][1]
+
+    @property
+    def eval_after(self):
+        return self.evals[-1][1]
+
+    @property
+    def best_eval(self):
+        """(step, loss) of the lowest evaluation loss seen."""
+        return min(self.evals, key=lambda pair: pair[1])
 
 
 def running_mean(values, window):
@@ -146,12 +155,14 @@ def make_optimizer(params, name="adam", lr=None, momentum=0.9):
 
 
 def train(model, task, steps, batch_size=32, optimizer="adam", lr=None, clip=None, progress=True,
-          callback=None):
+          callback=None, eval_every=None):
     """Train ``model`` on ``task`` for ``steps`` batches; returns a ``History``.
 
     Each step: a fresh batch, forward, backward (keeping only the parameters' gradients),
     optional clipping of the global gradient norm to ``clip``, an optimizer step. With
     ``progress`` a tqdm bar shows the running loss (mean of the last 50 steps).
+    The evaluation loss (the task's fixed held-out batch) is measured before and after
+    training and, with ``eval_every``, every that many steps (to see overfitting).
     ``callback(step, loss)``, if given, is called after every step.
     """
     if steps < 0 or batch_size < 1:
@@ -160,7 +171,9 @@ def train(model, task, steps, batch_size=32, optimizer="adam", lr=None, clip=Non
         raise ValueError(f"train: clip must be a positive number, got {clip!r}")
     params = model.parameters()
     opt = optimizer if isinstance(optimizer, optim.Optimizer) else make_optimizer(params, optimizer, lr)
-    history = History(eval_before=model.evaluate(task))
+    if eval_every is not None and eval_every < 1:
+        raise ValueError(f"train: eval_every must be a positive number of steps, got {eval_every!r}")
+    history = History(evals=[(0, model.evaluate(task))])
     start = time.perf_counter()
     bar = None
     if progress:
@@ -176,17 +189,21 @@ def train(model, task, steps, batch_size=32, optimizer="adam", lr=None, clip=Non
             opt.step()
             history.losses.append(L.item())
             history.grad_norms.append(norm)
+            if eval_every and (k + 1) % eval_every == 0 and k + 1 < steps:
+                history.evals.append((k + 1, model.evaluate(task)))
             if bar is not None:
                 bar.update(1)
                 if k % 10 == 0 or k == steps - 1:
-                    bar.set_postfix(loss=f"{np.mean(history.losses[-50:]):.4f}", refresh=False)
+                    bar.set_postfix(loss=f"{np.mean(history.losses[-50:]):.4f}",
+                                    eval=f"{history.evals[-1][1]:.4f}", refresh=False)
             if callback is not None:
                 callback(k, L.item())
     finally:
         if bar is not None:
             bar.close()
     history.seconds = time.perf_counter() - start
-    history.eval_after = model.evaluate(task)
+    if steps:
+        history.evals.append((steps, model.evaluate(task)))
     return history
 
 
@@ -203,13 +220,14 @@ def plot_losses(history, baseline, path, title, baseline_label="baseline"):
         window = min(50, max(1, len(steps) // 10))
         ax.plot(steps, running_mean(history.losses, window), color="tab:blue",
                 label=f"running mean ({window} steps)")
-    ax.plot([0, len(steps)], [history.eval_before, history.eval_after], "o", color="black",
-            label=f"evaluation loss: {history.eval_before:.4g} -> {history.eval_after:.4g}")
+    at, values = zip(*history.evals)
+    ax.plot(at, values, "o-", color="black", markersize=3,
+            label=f"held-out evaluation loss: {history.eval_before:.4g} -> {history.eval_after:.4g}")
     ax.axhline(baseline, color="tab:red", linestyle="--", label=f"{baseline_label} = {baseline:.4g}")
     ax.set_xlabel("training step")
     ax.set_ylabel("loss")
     ax.set_title(title)
-    shown = [v for v in [*history.losses, history.eval_before, history.eval_after, baseline] if np.isfinite(v)]
+    shown = [v for v in [*history.losses, *values, baseline] if np.isfinite(v)]
     if shown and min(shown) > 0 and max(shown) / min(shown) > 20:
         ax.set_yscale("log")
     ax.legend()
@@ -255,6 +273,7 @@ def save_run(out, model, task, history, settings):
         "vocab": getattr(task, "vocab", None),
         "baseline": task.baseline, "baseline_means": task.baseline_text,
         "eval_loss_before": history.eval_before, "eval_loss_after": history.eval_after,
+        "eval_losses": history.evals,
         "seconds": round(history.seconds, 3),
         "train_losses": history.losses, "grad_norms": history.grad_norms,
     }

@@ -70,6 +70,15 @@ def test_model_loss_gradient_matches_finite_differences():
         np.testing.assert_allclose(g, numeric, rtol=1e-5, atol=1e-8)
 
 
+def test_evaluation_every_n_steps_is_recorded_with_its_step():
+    task = AddingTask(5, seed=0, eval_size=8)
+    model = Model("rnn", 2, 4, 1, seed=0)
+    history = train(model, task, steps=10, batch_size=4, progress=False, eval_every=4)
+    assert [step for step, _ in history.evals] == [0, 4, 8, 10]
+    assert history.evals[-1][1] == model.evaluate(task)
+    assert history.best_eval == min(history.evals, key=lambda pair: pair[1])
+
+
 def test_clipping_during_training_bounds_each_update_and_records_norms_before_clipping():
     task = AddingTask(5, seed=0, eval_size=8)
     model, start = Model("rnn", 2, 4, 1, seed=0), Model("rnn", 2, 4, 1, seed=0)
@@ -124,7 +133,7 @@ def test_cli_train_writes_parameters_plot_and_summary(tmp_path, capsys):
     assert code == 0
     assert {p.name for p in out.iterdir()} == {"parameters.npz", "loss.png", "run.json"}
     line = capsys.readouterr().out.strip().splitlines()[-1]
-    assert line.startswith("adding/blog T=4 h=3 seed=1: evaluation MSE") and "baseline 0.1667" in line
+    assert line.startswith("adding/blog T=4 h=3 seed=1: held-out MSE") and "baseline 0.1667" in line
     assert json.loads((out / "run.json").read_text())["clip"] == 1.0
 
 
