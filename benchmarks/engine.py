@@ -292,13 +292,13 @@ def main(argv=None):
     budget = 0.3 if args.quick else 1.5
     print(f"machine: {machine()}")
     print("CPU time per call, best of 7 interleaved rounds; one BLAS thread; µs/op = (tinygraph − numpy) / ops\n")
-    header = (f"{'case':<44}{'ops':>6} | {'numpy fwd':>10}{'tg fwd':>10}{'ratio':>7}{'µs/op':>7} | "
+    header = (f"{'case':<48}{'ops':>6} | {'numpy fwd':>10}{'tg fwd':>10}{'ratio':>7}{'µs/op':>7} | "
               f"{'np fwd+bwd':>11}{'tg fwd+bwd':>11}{'ratio':>7}{'µs/op':>7}")
     print(header)
     print("-" * len(header))
     for case in cases():
         ops, t = run_case(case, budget)
-        print(f"{case.label:<44}{ops:>6} | {fmt(t['np_f']):>10}{fmt(t['tg_f']):>10}"
+        print(f"{case.label:<48}{ops:>6} | {fmt(t['np_f']):>10}{fmt(t['tg_f']):>10}"
               f"{t['tg_f'] / t['np_f']:>7.1f}{(t['tg_f'] - t['np_f']) / ops * 1e6:>7.2f} | "
               f"{fmt(t['np_fb']):>11}{fmt(t['tg_fb']):>11}{t['tg_fb'] / t['np_fb']:>7.1f}"
               f"{(t['tg_fb'] - t['np_fb']) / ops * 1e6:>7.2f}", flush=True)
