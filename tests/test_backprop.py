@@ -197,6 +197,23 @@ def test_step_input_grads_sum_to_each_inputs_gradient():
     np.testing.assert_allclose(a.grad, 6 * a.value)   # c = 3a², dc/da = 6a
 
 
+def test_summing_many_contributions_changes_no_array_a_step_has_shown():
+    # x is used five times; its pending sum is added to in place, which must never touch
+    # an array that a step has already handed out (input_grads, grad)
+    x = tg.parameter(np.array([0.5, -1.0, 2.0]), name="x")
+    parts = [tg.tanh(x * float(k)) for k in range(1, 6)]
+    y = tg.stack(parts).sum() + (x * x).sum()
+    shown = []
+    for step in tg.backward_steps(y, accumulate=False):
+        shown.append([step.grad] + [g for g in step.input_grads if g is not None])
+        shown[-1] = [(a, a.copy()) for a in shown[-1]]
+    for arrays in shown:
+        for array, copy in arrays:
+            np.testing.assert_array_equal(array, copy)
+    expected = sum(k * (1 - np.tanh(k * x.value) ** 2) for k in range(1, 6)) + 2 * x.value
+    np.testing.assert_allclose(tg.grad(y, x), expected, rtol=1e-12)
+
+
 def test_gradients_passed_to_steps_are_read_only():
     a = tg.parameter(np.array([1.0, 2.0]))
     for step in tg.backward_steps((a * a).sum(), accumulate=False):

@@ -131,12 +131,15 @@ def backward_steps(root, grad=None, retain_grads=True, accumulate=True):
     seed = _seed(root, grad)
     order = topological_order(root)
     pending = {root: seed}
+    owned = set()           # ids of pending sums made here: no one else sees them, add in place
     anomaly = modes.anomaly
     index = 0
     for node in reversed(order):
         g = pending.pop(node, None)
         if g is None:
             continue
+        if owned:
+            owned.discard(id(g))
         op = node.op
         if op is None:
             input_grads = ()
@@ -170,10 +173,17 @@ def backward_steps(root, grad=None, retain_grads=True, accumulate=True):
                 gi.setflags(write=False)
                 sent.append(gi)
                 previous = pending.get(parent)
-                pending[parent] = gi if previous is None else previous + gi
+                if previous is None:
+                    pending[parent] = gi
+                elif id(previous) in owned:
+                    previous += gi
+                else:
+                    total = previous + gi
+                    if type(total) is not np.ndarray:   # a sum of 0-d arrays is a numpy scalar
+                        total = np.asarray(total)
+                    owned.add(id(total))
+                    pending[parent] = total
             input_grads = tuple(sent)
-        if type(g) is not np.ndarray:               # a sum of 0-d arrays is a numpy scalar
-            g = np.asarray(g)
         g.setflags(write=False)
         if accumulate and (op is None or retain_grads):
             if node.grad is None:
