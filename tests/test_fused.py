@@ -67,6 +67,8 @@ def test_fused_step_keeps_the_gates_by_name():
     A = np.concatenate([X.value, S.value[0]], axis=1) @ W.value + b.value
     np.testing.assert_allclose(parts["F"], 1 / (1 + np.exp(-A[:, 4:8])), rtol=1e-13)
     np.testing.assert_allclose(parts["C_i"], np.tanh(A[:, 12:]), rtol=1e-13)
+    with pytest.raises(ValueError, match="read-only"):
+        parts["F"][0, 0] = 0.5                 # the values backward will use cannot be changed
 
 
 def test_backward_twice_accumulates_like_any_op():

@@ -55,7 +55,7 @@ class LSTMStep(Op):
     __slots__ = ("gates",)
     name, symbol = "lstm_step", "LSTM step"
     rule = (r"\bar A_o = \bar H_t \odot \tanh C_t \odot O(1-O),\ "
-            r"\bar C_t = \bar C_t + \bar H_t \odot O \odot (1-\tanh^2 C_t),\ "
+            r"\bar C_t \mathrel{+}= \bar H_t \odot O \odot (1-\tanh^2 C_t),\ "
             r"\bar A_i = \bar C_t \odot C_i \odot I(1-I),\ \bar A_f = \bar C_t \odot C \odot F(1-F),\ "
             r"\bar A_c = \bar C_t \odot I \odot (1-C_i^2);\ "
             r"\bar W = [X\ H]^\top \bar A,\ \bar b = \textstyle\sum_{rows} \bar A,\ "
@@ -73,11 +73,6 @@ class LSTMStep(Op):
         h = A.shape[1] // 4
         return {"I": A[:, :h], "F": A[:, h:2 * h], "O": A[:, 2 * h:3 * h], "C_i": A[:, 3 * h:]}
 
-    def explain(self, nodes):
-        X, S, W, b = nodes
-        return (f"expected X (r, d), state (2, r, h), W (d + h, 4h), b (4h,); got "
-                f"{describe_nodes(nodes)}")
-
     def forward(self, X, S, W, b):
         d = X.shape[1]
         h = S.shape[2]
@@ -85,6 +80,7 @@ class LSTMStep(Op):
         A += S[0] @ W[d:]
         A += b
         _sigmoid_tanh_(A, h)
+        A.setflags(write=False)                  # parts() hands out views: keep them frozen
         self.gates = A
         I, F, O, C_i = A[:, :h], A[:, h:2 * h], A[:, 2 * h:3 * h], A[:, 3 * h:]
         out = np.empty_like(S)
@@ -203,6 +199,8 @@ class LSTMSequence(Op):
             np.tanh(C_t, out=tanh_C[t])
             np.multiply(O, tanh_C[t], out=H[t])
             H_prev, C_prev = H[t], C_t
+        for kept in (gates, C, tanh_C):
+            kept.setflags(write=False)
         self.gates, self.C, self.tanh_C = gates, C, tanh_C
         return H
 
