@@ -317,3 +317,4 @@ def test_backward_leaves_the_garbage_collector_as_it_found_it():
     with pytest.raises(tg.GraphError):
         tg.backward(x * np.ones(2))                    # fails inside backward: still restored
     assert gc.isenabled()
+    assert tg.grad(x * x, x) == 4.0 and gc.isenabled()

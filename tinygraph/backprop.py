@@ -10,6 +10,7 @@ Call ``zero_grad`` between training steps.
 """
 import gc
 from collections import deque
+from contextlib import contextmanager
 from typing import NamedTuple
 
 import numpy as np
@@ -208,14 +209,19 @@ def backward(root, grad=None, retain_grads=True):
     Gradients accumulate: a second call adds to ``.grad`` (call ``zero_grad`` first to
     start over). ``retain_grads=False`` keeps the gradients of leaves only.
     """
-    steps = backward_steps(root, grad, retain_grads)
-    # Everything backward allocates is freed by reference counting (the graph has no
-    # cycles), so the cyclic garbage collector would only rescan the graph again and
-    # again: on a 100,000-node graph that doubles the time. It is paused for the run.
+    with _collector_paused():
+        deque(backward_steps(root, grad, retain_grads), maxlen=0)
+
+
+@contextmanager
+def _collector_paused():
+    """Everything backward allocates is freed by reference counting (the graph has no
+    cycles), so the cyclic garbage collector would only rescan the graph again and
+    again: on a 100,000-node graph that doubles the time. It is paused for the run."""
     collecting = gc.isenabled()
     gc.disable()
     try:
-        deque(steps, maxlen=0)
+        yield
     finally:
         if collecting:
             gc.enable()
@@ -237,9 +243,10 @@ def grad(root, wrt, grad=None):
                              f"make it a tg.parameter(...) to differentiate with respect to it")
     found = {}
     wanted = set(targets)
-    for step in backward_steps(root, grad, accumulate=False):
-        if step.node in wanted:
-            found[step.node] = step.grad
+    with _collector_paused():
+        for step in backward_steps(root, grad, accumulate=False):
+            if step.node in wanted:
+                found[step.node] = step.grad
     result = [found[n] if n in found else np.zeros_like(n.value) for n in targets]
     return result[0] if single else result
 
