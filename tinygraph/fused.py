@@ -74,10 +74,8 @@ class LSTMStep(Op):
         return {"I": A[:, :h], "F": A[:, h:2 * h], "O": A[:, 2 * h:3 * h], "C_i": A[:, 3 * h:]}
 
     def forward(self, X, S, W, b):
-        d = X.shape[1]
         h = S.shape[2]
-        A = X @ W[:d]
-        A += S[0] @ W[d:]
+        A = np.concatenate((X, S[0]), axis=1) @ W      # [X H] W: one matmul for the four gates
         A += b
         _sigmoid_tanh_(A, h)
         A.setflags(write=False)                  # parts() hands out views: keep them frozen
