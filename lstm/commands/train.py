@@ -13,8 +13,8 @@ tinygraph.optim.load or --load), run.json (settings, baseline, losses per step),
 loss.png (the loss curve), and for "chars" sample.txt (text drawn from the model).
 
 examples:
-  python -m lstm train --task adding --model blog --steps 2000 --seq-len 50 --hidden 32 --clip 1
-  python -m lstm train --task chars --model blog --steps 500 --seq-len 25 --hidden 64
+  python -m lstm train --task adding --model blog --steps 1500 --seq-len 50 --hidden 32 --clip 1
+  python -m lstm train --task chars --model blog --steps 300 --seq-len 25 --hidden 64 --clip 1
 """
 import sys
 from pathlib import Path
