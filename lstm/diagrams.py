@@ -36,6 +36,9 @@ MEMORY_COLOR = "#1A9850"
 HIDDEN_COLOR = "#2166AC"
 VIEWS = ("ops", "cell", "unrolled")
 FORMATS = ("svg", "png", "pdf", "dot")
+#: newrank lets the rows' rank=same constraints reach across the step clusters (cell views
+#: only: it makes dot far slower on the large op graphs)
+ROW_LAYOUT = {"newrank": "true"}
 
 
 @dataclass(frozen=True)
@@ -255,6 +258,7 @@ def cell(source="blog", grads=False, highlight=None, visited=None, edge_grads=No
                 if scope[0].startswith("t=") else {})
 
     dot = tg.draw(roots, collapse=[2, "loss"], records="ends", hide=_hide_in_cell_views(ex), values=False, grads="norm",
+                  graph_attrs=ROW_LAYOUT,
                   place_leaves=False,
                   names=names, vertex_attrs=vattrs, edge_attrs=edge_attrs, cluster_attrs=cluster_attrs,
                   **_overlay(grads, highlight, visited, edge_grads))
@@ -280,6 +284,7 @@ def unrolled(source="blog", steps=4, grads=False, highlight=None, visited=None, 
 
     T = len(ex.run.steps)
     dot = tg.draw(roots, collapse=[2, "loss"], records="ends", hide=_hide_in_cell_views(ex), values=False, grads="norm",
+                  graph_attrs=ROW_LAYOUT,
                   place_leaves=False,
                   vertex_attrs=vattrs, edge_attrs=edge_attrs,
                   title=f"{_TITLES[ex.variant]} unrolled over {T} step{'s' if T > 1 else ''}"

@@ -159,7 +159,7 @@ def test_any_characters_in_names_render_as_written(name):
 
 def test_collapse_turns_scopes_into_single_nodes():
     W, xs, h, loss = stepped_graph(3)
-    count = lambda **kw: len(Svg(tg.draw(loss, junctions=False, **kw)).nodes)
+    count = lambda **kw: len(Svg(tg.draw(loss, junctions=False, repeat_leaves=False, **kw)).nodes)
     # 5 leaves, 10 ops each with a record: 25 drawn nodes
     assert count() == 25
     assert count(collapse=2) == 25 - 3 * 3              # per step: @, σ and their records -> 1
@@ -205,10 +205,24 @@ def test_a_value_entering_a_cluster_twice_goes_through_one_junction():
 
 def test_leaves_are_drawn_in_the_cluster_of_their_uses():
     W, xs, h, loss = stepped_graph(2)
-    dot = tg.draw(loss)
+    dot = tg.draw(loss, repeat_leaves=False)
     assert dot.vertex_of(W).scope == ()                  # used in both steps: stays outside
     assert dot.vertex_of(xs[1]).scope == ("t=2",)        # x2 is used by "h" of step 2 only
     assert tg.draw(loss, place_leaves=False).vertex_of(xs[1]).scope == ()
+
+
+def test_a_leaf_shared_by_several_steps_is_repeated_in_each():
+    W, xs, h, loss = stepped_graph(3)
+    dot = tg.draw(loss, highlight=W)
+    copies = [v for v in dot.vertices if W in v.nodes]
+    assert sorted(v.scope for v in copies) == [("t=1", "gate"), ("t=2", "gate"), ("t=3", "gate")]
+    svg = Svg(dot)
+    for v in copies:
+        assert "W" in svg.texts(svg.nodes[v.id])
+        assert outline(svg.nodes[v.id]).get("stroke").upper() == "#D62728"     # all copies highlighted
+    assert not any(e.src.id == e.dst.id for e in dot.edges)
+    collapsed = tg.draw(loss, collapse="t=*")                                  # one W per step box
+    assert sum(1 for v in collapsed.vertices if W in v.nodes and v.kind == "data") == 3
 
 
 def test_edge_grads_label_each_edge_with_the_norm_of_the_gradient_it_carries():

@@ -121,6 +121,7 @@ class Vertex:
     scope: tuple
     role: str
     name: str = ""
+    copy_of: object = None      # for a repeated leaf: the vertex it stands in for
 
 
 @dataclass(eq=False)
@@ -320,6 +321,27 @@ class _Builder:
                     edge.consumers.append(node)
                 edge.count += 1
 
+    def repeat_leaves(self):
+        """Draw a leaf made outside any scope and used in several top-level clusters (a weight
+        shared by every time step) once in each of them, so no edge crosses the whole picture."""
+        uses = {}
+        for edge in self.edges:
+            if edge.consumers and edge.src.kind == "data" and edge.src.nodes[0].op is None and not edge.src.scope:
+                site = edge.dst.scope[:1] or (edge.dst.id,)
+                uses.setdefault(edge.src, {}).setdefault(site, []).append(edge)
+        for vertex, sites in uses.items():
+            if len(sites) < 2:
+                continue
+            self.vertices.remove(vertex)
+            for k, edges in enumerate(sites.values()):
+                copy = self._vertex(f"{vertex.id}_{k}", "data", vertex.nodes, (), vertex.role)
+                copy.copy_of = vertex
+                for edge in edges:
+                    edge.src = copy
+                self.outlet.setdefault(vertex.nodes[0], copy)
+            if self.outlet[vertex.nodes[0]] is vertex:
+                self.outlet[vertex.nodes[0]] = next(v for v in self.vertices if getattr(v, "copy_of", None) is vertex)
+
     def place_leaves(self):
         """Draw a leaf made outside any scope (a parameter, an input) inside the innermost
         cluster that holds all of its uses, next to them."""
@@ -375,7 +397,7 @@ def _common(a, b):
 # --- the drawing -------------------------------------------------------------
 
 def draw(roots, *, rankdir="LR", values=True, grads=True, records="all", collapse=None,
-         hide=None, junctions=True, place_leaves=True, highlight=None, visited=None, edge_grads=None,
+         hide=None, junctions=True, place_leaves=True, repeat_leaves=True, highlight=None, visited=None, edge_grads=None,
          legend=False, title=None, names=None, vertex_attrs=None, edge_attrs=None, cluster_attrs=None,
          graph_attrs=None):
     """Draw the graph that computed ``roots`` (a Node or several) as a ``graphviz.Digraph``.
@@ -387,7 +409,11 @@ def draw(roots, *, rankdir="LR", values=True, grads=True, records="all", collaps
     "ends" (see the module docstring). ``collapse``: scopes drawn as one node each.
     ``hide(node) -> bool``: leave nodes out (e.g. parameters). ``junctions``: one entry
     point per value and cluster. ``place_leaves``: a leaf made outside any scope is drawn
-    in the innermost cluster holding all its uses (W_fx inside "forget gate"). Overlay: ``highlight``, ``visited``, ``edge_grads``.
+    in the innermost cluster holding all its uses (W_fx inside "forget gate").
+    ``repeat_leaves``: such a leaf used in several top-level clusters (a weight shared by
+    every time step) is drawn once in each instead of with long edges into all of them:
+    readable, and Graphviz lays out long unrolled graphs in seconds instead of minutes.
+    Overlay: ``highlight``, ``visited``, ``edge_grads``.
     ``legend=True`` adds a legend of the roles. ``title`` is shown on top. ``names``
     maps nodes to the names shown for them (e.g. {C0: "C_t-1"}).
 
@@ -404,6 +430,8 @@ def draw(roots, *, rankdir="LR", values=True, grads=True, records="all", collaps
     if records not in ("all", "named", "ends"):
         raise ValueError(f"draw: records must be 'all', 'named' or 'ends', got {records!r}")
     builder = _Builder(roots, collapse, records, hide)
+    if repeat_leaves:
+        builder.repeat_leaves()
     if place_leaves:
         builder.place_leaves()
     if junctions:
@@ -443,7 +471,7 @@ def draw(roots, *, rankdir="LR", values=True, grads=True, records="all", collaps
 
     dot = Drawing(name="tinygraph", format="svg", encoding="utf-8")
     dot.attr("graph", rankdir=rankdir, fontname=FONT, fontsize="12", nodesep="0.25", ranksep="0.35",
-             newrank="true", bgcolor="white", pad="0.2")
+             bgcolor="white", pad="0.2")
     dot.attr("node", fontname=FONT, fontsize="11", margin="0.04")
     dot.attr("edge", fontname=FONT, fontsize="9", color="#555555", arrowsize="0.6")
     if title:
@@ -453,7 +481,7 @@ def draw(roots, *, rankdir="LR", values=True, grads=True, records="all", collaps
 
     hl_vertices = set()
     if hl_node is not None:
-        hl_vertices = {v for v in (builder.inlet.get(hl_node), builder.outlet.get(hl_node)) if v is not None}
+        hl_vertices = {v for v in builder.vertices if v.kind != "junction" and hl_node in v.nodes}
 
     def is_faded(vertex):
         if visited is None or vertex.kind == "junction":
