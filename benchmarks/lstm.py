@@ -465,7 +465,7 @@ def goals(rows, memory):
     return lines
 
 
-def machine():
+def machine(use_torch=True):
     import numpy
     blas = "unknown"
     try:
@@ -480,10 +480,10 @@ def machine():
             cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
-    torch = _torch()
+    torch = _torch() if use_torch else None
     load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
     return (f"{cpu}, {os.cpu_count()} CPUs (load average {load}); Python {platform.python_version()}, numpy {numpy.__version__} "
-            f"({blas}), torch {torch.__version__ if torch else 'not installed'}; "
+            f"({blas}), torch {torch.__version__ if torch else 'not used'}; "
             f"threads {os.environ.get('OPENBLAS_NUM_THREADS', 'default')}")
 
 
@@ -500,7 +500,7 @@ def main(args):
     use_torch = not args.no_torch
     if use_torch and _torch() is not None:
         _torch().set_num_threads(args.threads)
-    print(f"machine: {machine()}", flush=True)
+    print(f"machine: {machine(use_torch)}", flush=True)
     if use_torch and _torch() is None:
         print("PyTorch is not installed: its columns are left out (pip install torch==2.13.0)")
     classes = implementations(use_torch)
@@ -525,7 +525,7 @@ def main(args):
     if not args.no_draw:
         print("\ndrawing (tg.draw builds the DOT source; dot renders it)")
         print(table(draw_rows(args.render_timeout), DRAW_COLUMNS, args.markdown))
-    print(f"\nmachine at the end: {machine()}")
+    print(f"\nmachine at the end: {machine(use_torch)}")
     print("\ngoals (× numpy: median over rounds of the time / the reference's time in the same round):")
     for line in goals(rows, memory):
         print("  " + line)
