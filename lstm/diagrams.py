@@ -39,6 +39,7 @@ FORMATS = ("svg", "png", "pdf", "dot")
 #: newrank lets the rows' rank=same constraints reach across the step clusters (cell views
 #: only: it makes dot far slower on the large op graphs)
 ROW_LAYOUT = {"newrank": "true"}
+PNG_DPI = 144
 
 
 @dataclass(frozen=True)
@@ -316,18 +317,21 @@ def save(dot, path, fmt):
     path.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "dot":
         path.write_text(dot.source, encoding="utf-8")
-    else:
-        path.write_bytes(dot.pipe(format=fmt))
+        return path
+    if fmt == "png":            # sharp enough for a slide (Graphviz's default is 96 dpi)
+        dot = dot.copy()
+        dot.attr("graph", dpi=str(PNG_DPI))
+    path.write_bytes(dot.pipe(format=fmt))
     return path
 
 
 def render_all(out_dir, fmt="svg", steps=4, grads=True):
-    """Render the cell and unrolled views of every variant into ``out_dir``; returns the paths
-    (``{variant}_cell.{fmt}``, ``{variant}_unrolled.{fmt}``)."""
+    """Render the cell view (plain, as on a slide) and the unrolled view over ``steps`` steps
+    (with the gradient overlay unless ``grads=False``) of every variant into ``out_dir``;
+    returns the paths ``{variant}_cell.{fmt}`` and ``{variant}_unrolled.{fmt}``."""
     out_dir = Path(out_dir)
     paths = []
     for variant in VARIANTS:
-        for name in ("cell", "unrolled"):
-            dot = view(variant, name, steps=steps, grads=grads)
-            paths.append(save(dot, out_dir / f"{variant}_{name}.{fmt}", fmt))
+        paths.append(save(cell(variant), out_dir / f"{variant}_cell.{fmt}", fmt))
+        paths.append(save(unrolled(variant, steps=steps, grads=grads), out_dir / f"{variant}_unrolled.{fmt}", fmt))
     return paths

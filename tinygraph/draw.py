@@ -514,18 +514,17 @@ def draw(roots, *, rankdir="LR", values=True, grads=True, records="all", collaps
     _emit_clusters(dot, by_scope, attrs_of, cluster_attrs)
 
     for edge in builder.edges:
-        used = f"×{edge.count}" if edge.count > 1 and edge.dst.kind != "junction" else ""
-        a = {"label": used} if used else {}
-        if edge_attrs:
-            a.update(edge_attrs(edge) or {})
+        used = f"(×{edge.count})" if edge.count > 1 and edge.dst.kind != "junction" else ""
+        a = dict(edge_attrs(edge) or {}) if edge_attrs else {}
+        given = str(a.get("label", ""))
         if edge.grad is not None:
             width = 1.0 if hi == lo else 0.6 + 4.4 * (math.log10(max(edge.grad, 10 ** lo)) - lo) / (hi - lo)
-            text = _num(edge.grad) if edge.grad else "0"
-            given = str(a.get("label", ""))
-            a.update(label=f"{given} {text}".strip() if not given.startswith("<") else given,
-                     fontcolor=GRAD_FONT, penwidth=f"{width if edge.grad else 0.6:.2f}")
+            a.update(fontcolor=GRAD_FONT, penwidth=f"{width if edge.grad else 0.6:.2f}")
+            used = (_num(edge.grad) if edge.grad else "0") + (f" {used}" if used else "")
             if not edge.grad:
                 a["style"] = "dashed"
+        if used and not given.startswith("<"):
+            a["label"] = f"{given} {used}".strip()
         if hl_node is not None and (edge.src in hl_vertices or edge.dst in hl_vertices
                                     or (edge.dst.kind == "junction" and edge.node is hl_node)):
             a.update(color=HIGHLIGHT, penwidth=str(max(3.0, float(a.get("penwidth", 1)))))
@@ -652,6 +651,8 @@ def _legend(dot, builder):
         cells.append(("collapsed scope", *GROUP_COLORS))
     rows = "".join(f'<TR><TD BGCOLOR="{fill}" COLOR="{border}" BORDER="1" STYLE="rounded">{escape_html(text)}</TD></TR>'
                    for text, fill, border in cells)
-    dot.node("legend", label=f'<<TABLE BORDER="0" CELLSPACING="3" CELLPADDING="3">'
-                            f'<TR><TD><B>legend</B></TD></TR>{rows}</TABLE>>',
-             shape="plain", fontsize="10")
+    with dot.subgraph() as sink:        # after the last rank: right of the graph (below it in TB)
+        sink.attr(rank="sink")
+        sink.node("legend", label=f'<<TABLE BORDER="0" CELLSPACING="3" CELLPADDING="3">'
+                                 f'<TR><TD><B>legend</B></TD></TR>{rows}</TABLE>>',
+                  shape="plain", fontsize="10")
