@@ -97,6 +97,23 @@ def test_values_and_grads_can_be_left_out():
     assert svg.texts(svg.node_with("W")) == ["W", "2×3"]
 
 
+def test_names_replace_the_shown_names_and_grads_can_show_only_the_norm():
+    W, x, F, y, loss = small_graph()
+    tg.backward(loss)
+    svg = Svg(tg.draw(loss, names={x: "x_t", F: "forget"}, grads="norm", values=False))
+    assert "x_t" in svg.texts(svg.node_with("x_t")) and svg.node_with("forget") is not None
+    assert f"‖grad‖ {grad_norm(W.grad):.3g}" in svg.texts(svg.node_with("W"))
+
+
+def test_a_value_used_twice_by_one_op_is_one_edge_marked_with_the_count():
+    a = tg.parameter([1.0, 2.0], name="a")
+    sq = tg.mul(a, a, name="sq")
+    dot = tg.draw(tg.sum(sq, name="L"), edge_grads=True)
+    (edge,) = [e for e in dot.edges if e.node is a]
+    label = Svg(dot).edge_labels()[f"{edge.src.id}->{edge.dst.id}"]
+    assert label == [f"{grad_norm(2 * a.value):.3g} (×2)"]
+
+
 def test_op_nodes_show_the_op_symbols():
     *_, loss = small_graph()
     svg = Svg(tg.draw(loss))
@@ -107,6 +124,8 @@ def test_op_nodes_show_the_op_symbols():
 def test_roles_are_told_apart_by_fill_colour():
     W, x, F, y, loss = small_graph()
     svg = Svg(tg.draw(loss))
+    assert outline(svg.node_with("W")).tag == f"{SVG}polygon"        # square corners: a parameter
+    assert outline(svg.node_with("x")).tag == f"{SVG}path"           # rounded: a value
     fill = {name: outline(svg.node_with(name)).get("fill").upper() for name in ("W", "x", "F", "L")}
     assert fill == {"W": ROLE_COLORS["parameter"][0], "x": ROLE_COLORS["input"][0],
                     "F": ROLE_COLORS["intermediate"][0], "L": ROLE_COLORS["output"][0]}
@@ -170,6 +189,15 @@ def test_collapse_turns_scopes_into_single_nodes():
     assert count(collapse="t=2/gate") == 25 - 3
     assert count(collapse=("t=2", "gate")) == 25 - 3
     assert count(collapse=["t=1", "t=3/gate"]) == 25 - 5 - 3
+
+
+def test_collapse_takes_a_mix_of_depths_and_names():
+    W, xs, h, loss = stepped_graph(2)
+    with tg.scope("loss"):
+        total = tg.mul(loss, 3.0, name="total")
+    dot = tg.draw(total, collapse=[2, "loss"], repeat_leaves=False)
+    assert sorted(v.name for v in dot.vertices if v.kind == "group") == ["gate", "gate", "loss"]
+    assert [v.role for v in dot.vertices if v.name == "loss"] == ["output"]
 
 
 def test_collapsed_scope_is_labelled_and_hands_its_output_on():

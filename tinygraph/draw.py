@@ -608,7 +608,9 @@ def _data_attrs(node, role, values, grads, node_grads, faded, names):
         rows.append(f'<TR><TD><FONT POINT-SIZE="9" COLOR="{GRAD_FONT}">{escape_html(text)}</FONT></TD></TR>')
     label = ('<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="2">'
              + "".join(rows) + "</TABLE>>")
-    return {"shape": "box", "style": "rounded,filled", "fillcolor": fill, "color": border,
+    # the shape tells parameters (square corners, like a weight matrix) from values (rounded)
+    style = "filled" if role == "parameter" else "rounded,filled"
+    return {"shape": "box", "style": style, "fillcolor": fill, "color": border,
             "penwidth": "1.2", "label": label, "tooltip": tooltip}
 
 
@@ -649,8 +651,11 @@ def _legend(dot, builder):
     cells.append(("op (×, +, σ …)", *OP_COLORS))
     if any(v.kind == "group" for v in builder.vertices):
         cells.append(("collapsed scope", *GROUP_COLORS))
-    rows = "".join(f'<TR><TD BGCOLOR="{fill}" COLOR="{border}" BORDER="1" STYLE="rounded">{escape_html(text)}</TD></TR>'
-                   for text, fill, border in cells)
+    rows = ""
+    for text, fill, border in cells:
+        corners = "" if text == "parameter" else ' STYLE="rounded"'
+        rows += f'<TR><TD BGCOLOR="{fill}" COLOR="{border}" BORDER="1"{corners}>{escape_html(text)}</TD></TR>'
+
     with dot.subgraph() as sink:        # after the last rank: right of the graph (below it in TB)
         sink.attr(rank="sink")
         sink.node("legend", label=f'<<TABLE BORDER="0" CELLSPACING="3" CELLPADDING="3">'
