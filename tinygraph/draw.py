@@ -14,9 +14,11 @@
 What is drawn:
 
 - every value is a *record* (a small table: name, shape, value summary, gradient
-  summary once backward ran), coloured by role: parameter, input, constant,
-  intermediate, output (a root). ``records="named"`` keeps records only for leaves,
-  roots and named values; ``"ends"`` only for leaves and roots.
+  summary once backward ran), coloured by role: parameter (square corners), input,
+  constant, intermediate, output (a root). ``records="named"`` keeps records only for
+  leaves, roots and named values; ``"ends"`` only for leaves and roots. A weight made
+  outside any scope is drawn inside the cluster that uses it, and once per time step
+  when every step uses it.
 - every op is a small shape labelled with its ``symbol`` (×, +, σ, tanh, @, [;] ...),
   placed between its inputs' records and its result's record.
 - scopes (``with tg.scope("t=2"): with tg.scope("forget gate"): ...``) become nested
@@ -338,9 +340,8 @@ class _Builder:
                 copy.copy_of = vertex
                 for edge in edges:
                     edge.src = copy
-                self.outlet.setdefault(vertex.nodes[0], copy)
-            if self.outlet[vertex.nodes[0]] is vertex:
-                self.outlet[vertex.nodes[0]] = next(v for v in self.vertices if getattr(v, "copy_of", None) is vertex)
+                if k == 0:
+                    self.outlet[vertex.nodes[0]] = self.inlet[vertex.nodes[0]] = copy
 
     def place_leaves(self):
         """Draw a leaf made outside any scope (a parameter, an input) inside the innermost
@@ -396,17 +397,18 @@ def _common(a, b):
 
 # --- the drawing -------------------------------------------------------------
 
-def draw(roots, *, rankdir="LR", values=True, grads=True, records="all", collapse=None,
-         hide=None, junctions=True, place_leaves=True, repeat_leaves=True, highlight=None, visited=None, edge_grads=None,
-         legend=False, title=None, names=None, vertex_attrs=None, edge_attrs=None, cluster_attrs=None,
-         graph_attrs=None):
+def draw(roots, *, rankdir="LR", values=True, grads=True, records="all", collapse=None, hide=None,
+         junctions=True, place_leaves=True, repeat_leaves=True,
+         highlight=None, visited=None, edge_grads=None,
+         legend=False, title=None, names=None,
+         vertex_attrs=None, edge_attrs=None, cluster_attrs=None, graph_attrs=None):
     """Draw the graph that computed ``roots`` (a Node or several) as a ``graphviz.Digraph``.
 
     Layout: ``rankdir`` "LR" (default) or "TB". ``values``/``grads``: show value and
     gradient summaries in records (a gradient shows once backward ran, or from
-    ``edge_grads=True`` or a highlighted BackwardStep); ``grads="norm"`` shows only
-    the gradient's norm. ``records``: "all", "named" or
-    "ends" (see the module docstring). ``collapse``: scopes drawn as one node each.
+    ``edge_grads=True`` or a highlighted BackwardStep); ``grads="norm"`` shows only the
+    gradient's norm. ``records``: "all", "named" or "ends" (see the module docstring).
+    ``collapse``: scopes drawn as one node each.
     ``hide(node) -> bool``: leave nodes out (e.g. parameters). ``junctions``: one entry
     point per value and cluster. ``place_leaves``: a leaf made outside any scope is drawn
     in the innermost cluster holding all its uses (W_fx inside "forget gate").
