@@ -51,7 +51,7 @@ class Notation:
     memory0: str            # its initial node
     hidden: str             # the hidden output of a step
     hidden0: str
-    valves: tuple           # the memory pipe's × valves and merge, in order
+    valves: tuple           # the memory's valves: the forget valve (on the pipe), the input valve
     shown: dict             # node name -> name shown in the cell view
     hidden_path: tuple = () # ops between the hidden states, drawn on the hidden row
     name_valves: bool = True  # write each valve's name beside it in the cell view
@@ -84,8 +84,10 @@ class Example:
 
 
 def example(variant="blog", steps=1, input_size=3, hidden_size=4, batch=2, seed=0):
-    """Build and run ``variant`` for ``steps`` steps on random inputs (seeded), with the
-    loss L = cross-entropy of the last step's output against random class targets."""
+    """Build and run ``variant`` for ``steps`` steps on random inputs from a random state (as in
+    the middle of a sequence; all seeded), with the loss L = cross-entropy of the last step's
+    output against random class targets. Sizes: d (paper N) = ``input_size``, h (paper D) =
+    ``hidden_size``, ``batch`` rows (not for the paper's single sequence)."""
     if variant not in VARIANTS:
         raise ValueError(f"diagrams: unknown variant {variant!r}; choose one of {list(VARIANTS)}")
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
@@ -236,6 +238,9 @@ def cell(source="blog", grads=False, highlight=None, visited=None, edge_grads=No
     pipe along the top and the hidden path along the bottom (seed 002's picture). With
     ``grads`` the loss L (collapsed to one node) is drawn too."""
     ex = _example(source, 1)
+    if len(ex.run.steps) != 1:
+        raise ValueError(f"diagrams.cell: draws one step; got an example of {len(ex.run.steps)} steps "
+                         f"(make it with example({ex.variant!r}, steps=1), or use the unrolled view)")
     n = ex.notation
     step = ex.run.steps[0]
     names = {ex.run.initial_state[k]: n.shown[k] for k in ex.run.initial_state}

@@ -221,5 +221,7 @@ def test_bad_names_are_refused_with_the_choices():
         diagrams.view("blog", "pipe")
     with pytest.raises(ValueError, match="steps must be a positive integer"):
         diagrams.example("blog", steps=0)
+    with pytest.raises(ValueError, match="draws one step"):
+        diagrams.cell(diagrams.example("blog", steps=2))
     with pytest.raises(ValueError, match="unknown format"):
         diagrams.save(diagrams.cell("rnn"), "x.gif", "gif")
