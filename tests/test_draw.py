@@ -5,6 +5,8 @@ import xml.etree.ElementTree as ET
 import graphviz
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import tinygraph as tg
 from tinygraph.draw import ROLE_COLORS, GraphvizNotFound, edge_gradients, grad_norm, summarize
@@ -361,3 +363,39 @@ def test_edge_gradients_sum_over_repeated_use():
     edges, nodes = edge_gradients(y)
     (key,) = [k for k in edges if k[0] is a]
     np.testing.assert_allclose(edges[key], 2 * a.value)
+
+
+names = st.text(alphabet=st.sampled_from(list("aZ_ <>&'\"{}|\\ιφω×σ;[]0-")), min_size=1, max_size=6)
+
+
+@st.composite
+def random_graphs(draw_value):
+    """A random expression graph over 2-3 parameters, with reuse, random names and scopes."""
+    leaves = [tg.parameter(np.linspace(-1, 1, 3) + k, name=draw_value(names)) for k in range(draw_value(st.integers(2, 3)))]
+    nodes = list(leaves)
+    for _ in range(draw_value(st.integers(1, 7))):
+        a, b = (nodes[draw_value(st.integers(0, len(nodes) - 1))] for _ in range(2))
+        op = draw_value(st.sampled_from([tg.add, tg.mul, lambda x, y, name: tg.tanh(x, name=name)]))
+        scope = draw_value(st.sampled_from([None, "s1", "s2"]))
+        name = draw_value(st.one_of(st.none(), names))
+        if scope:
+            with tg.scope(scope):
+                nodes.append(op(a, b, name=name))
+        else:
+            nodes.append(op(a, b, name=name))
+    return tg.sum(nodes[-1], name="L")
+
+
+@settings(max_examples=25)
+@given(random_graphs(), st.booleans())
+def test_any_graph_draws_every_node_and_edge(loss, with_grads):
+    dot = tg.draw(loss, edge_grads=True if with_grads else None, repeat_leaves=False, junctions=False)
+    svg = Svg(dot)
+    nodes = tg.topological_order(loss, needs_grad_only=False)
+    assert sum(1 for t in svg.nodes if t.startswith("o")) == sum(1 for n in nodes if n.op is not None)
+    texts = [t for g in svg.nodes.values() for t in svg.texts(g)]
+    for node in nodes:
+        if node.name:
+            assert node.name.strip() in " ".join(texts) or not node.name.strip()
+        for parent in node.inputs:                         # each input edge is drawn
+            assert f"{dot.vertex_of(parent).id}->o{nodes.index(node)}" in svg.edges
