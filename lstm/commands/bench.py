@@ -3,7 +3,7 @@ cell) against a hand-written numpy BPTT and PyTorch, at four sizes, in float64 a
 the peak memory at T = 1,000 steps; and drawing an unrolled graph.
 
 Runs benchmarks/lstm.py in a fresh Python, so that BLAS starts with --threads threads.
-The full run takes about two minutes; --quick about half a minute.
+The full run takes 1.5 to 3 minutes (more on a loaded machine); --quick about half a minute.
 
 examples:
   python -m lstm bench
