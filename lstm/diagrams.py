@@ -141,7 +141,7 @@ def _styles(ex, colors, pipe_group=True):
     def vertex_attrs(vertex):
         a = {}
         if vertex.kind == "data" and vertex.nodes[0] in states:
-            a["fillcolor"] = ROLE_COLORS["input"][0]     # a state handed in, not a weight to learn
+            a.update(fillcolor=ROLE_COLORS["input"][0], style="rounded,filled")   # a state handed in, not a weight
         if vertex.kind in ("op", "data") and vertex.nodes[0] in colors:
             a.update(color=colors[vertex.nodes[0]], penwidth="2")
         if pipe_group and vertex.kind in ("op", "data", "junction"):
