@@ -40,3 +40,13 @@ def test_counts_below_one_are_refused(option):
     result = subprocess.run([sys.executable, "-m", "lstm", "bench", option, "0", "--no-torch"],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode != 0 and option in result.stderr
+
+
+def test_torch_implementations_agree_with_the_reference_when_torch_is_installed():
+    pytest.importorskip("torch")
+    result = subprocess.run(
+        [sys.executable, "-m", "lstm", "bench", "--sizes", "tiny", "--repeats", "1", "--memory-steps", "0",
+         "--no-draw"], capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0, result.stderr          # the run stops if any implementation disagrees
+    for name in ("torch nn.LSTM", "torch LSTMCell loop"):
+        assert f"tiny  float64  {name}" in result.stdout and f"tiny  float32  {name}" in result.stdout, name
