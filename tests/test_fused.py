@@ -263,3 +263,20 @@ def test_sequence_refuses_bad_shapes():
     X, S0, W, b = (tg.tensor(a) for a in sequence_arrays(3, 2, 2, 2))
     with pytest.raises(tg.ShapeError, match="lstm_sequence"):
         lstm_sequence(X, S0, tg.tensor(np.ones((3, 8))), b)
+
+
+def test_fused_sequence_takes_a_node_input_and_keeps_float32():
+    rng = np.random.default_rng(6)
+    X = rng.standard_normal((4, 2, 3)).astype(np.float32)
+    cell32, cell64 = FusedBlogLSTM(3, 2, seed=1, dtype="float32"), BlogLSTM(3, 2, seed=1)
+    X_node = tg.parameter(X, name="X")
+    run = cell32.sequence(X_node)
+    assert run.X is X_node and run.H.dtype == np.float32
+    tg.backward(run.H.sum())
+    plain = cell64.unroll([tg.parameter(x.astype(np.float64)) for x in X])
+    tg.backward(tg.stack(plain.outputs).sum())
+    np.testing.assert_allclose(run.H.value, tg.stack(plain.outputs).value, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(X_node.grad, np.stack([x.grad for x in plain.inputs]), rtol=1e-4, atol=1e-5)
+    for key, p in cell64.parameters().items():
+        assert cell32.parameters()[key].grad.dtype == np.float32
+        np.testing.assert_allclose(cell32.parameters()[key].grad, p.grad, rtol=1e-4, atol=1e-5, err_msg=key)
