@@ -2,7 +2,7 @@
 about ten times fewer graph nodes.
 
 ``BlogLSTM`` builds a step from ~30 primitive ops so every gate can be drawn and stepped
-through. ``FusedBlogLSTM`` computes the same numbers with one ``tinygraph.fused.lstm_step``
+through. ``FusedBlogLSTM`` computes the same numbers with one ``lstm.fused.lstm_step``
 op per step, for training and timing:
 
 - the 12 parameters are the same named Nodes (``parameters()`` is unchanged); each unroll
@@ -35,7 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 
 import tinygraph as tg
-from tinygraph.fused import lstm_sequence, lstm_step
+from lstm.fused import lstm_sequence, lstm_step
 
 from .cells import BlogLSTM, Run
 

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 import tinygraph as tg
 from lstm.cells import BlogLSTM
 from lstm.fast import FusedBlogLSTM
-from tinygraph.fused import LSTMSequence, lstm_sequence, lstm_step
+from lstm.fused import LSTMSequence, lstm_sequence, lstm_step
 
 
 def step_from_primitives(X, S, W, b):

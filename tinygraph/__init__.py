@@ -13,7 +13,7 @@ from .check import GradReport, check_directions, gradcheck, numerical_gradient
 from .errors import AnomalyError, DtypeError, GraphError, ShapeError, TinygraphError
 from .modes import anomaly_mode, no_grad
 from .node import Node, detach, parameter, tensor
-from .ops import (Op, add, apply, concat, cross_entropy, div, exp, getitem, log, matmul, mean, mul, neg,
+from .ops import (Op, add, apply, concat, cross_entropy, describe_nodes, div, exp, getitem, log, matmul, mean, mul, neg,
                   power, relu, reshape, sigmoid, stack, sub, sum, tanh, transpose, unbroadcast)
 from .scope import scope, scope_path
 from . import io, optim  # tg.optim.SGD / Adam / clip_grad_norm, tg.io.save_arrays / load_arrays
@@ -22,7 +22,7 @@ from .draw import draw  # tg.draw(root, ...) -> graphviz.Digraph; see tinygraph/
 __all__ = [
     "AnomalyError", "BackwardStep", "DtypeError", "GradReport", "GraphError", "Node", "Op", "ShapeError",
     "TinygraphError", "add", "anomaly_mode", "apply", "backward", "backward_steps", "check_directions",
-    "concat", "cross_entropy", "detach", "div", "exp", "getitem", "grad", "gradcheck", "log", "matmul",
+    "concat", "cross_entropy", "describe_nodes", "detach", "div", "draw", "exp", "getitem", "grad", "gradcheck", "log", "matmul",
     "mean", "mul", "neg", "no_grad", "numerical_gradient", "parameter", "power", "relu", "reshape",
     "scope", "scope_path", "sigmoid", "stack", "sub", "sum", "tanh", "tensor", "topological_order",
     "transpose", "unbroadcast", "zero_grad",

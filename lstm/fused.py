@@ -34,9 +34,7 @@ be inspected gate by gate.
 """
 import numpy as np
 
-from .errors import DtypeError, ShapeError
-from .node import Node
-from .ops import Op, apply, describe_nodes
+from tinygraph import DtypeError, Node, Op, ShapeError, apply, describe_nodes
 
 
 def _sigmoid_tanh_(A, h):
