@@ -26,14 +26,10 @@ import subprocess
 import sys
 import time
 
-# benchmarks/lstm.py would shadow the lstm package: import it from the installed project
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != HERE]
+import graphviz
 
-import graphviz  # noqa: E402
-
-import tinygraph as tg  # noqa: E402
-from lstm import diagrams  # noqa: E402
+import tinygraph as tg
+from lstm import diagrams
 
 
 def best_of(repeat, function):

@@ -18,7 +18,6 @@ each at a small and a medium size.
 """
 import argparse
 import os
-import platform
 import sys
 import time
 import timeit
@@ -30,6 +29,7 @@ for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 import numpy as np  # noqa: E402  (after the thread settings)
 
 import tinygraph as tg  # noqa: E402
+from machine import describe  # noqa: E402  (benchmarks/machine.py)
 
 
 def sigmoid(x):
@@ -275,14 +275,7 @@ def run_case(case, budget):
 
 
 def machine():
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return (f"{cpu}, {os.cpu_count()} cores; Python {platform.python_version()}, numpy {np.__version__}, "
-            f"{platform.system()} {platform.release()}")
+    return f"{describe()}, numpy {np.__version__}"
 
 
 def main(argv=None):

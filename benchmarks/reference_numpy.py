@@ -1,6 +1,6 @@
 r"""Seed 001's BlogLSTM, forward and backward through time, written by hand in numpy for speed.
 
-This is the yardstick of ``benchmarks/lstm.py``: what a careful person writes without an
+This is the yardstick of ``benchmarks/lstm_speed.py``: what a careful person writes without an
 autodiff engine. It uses no tinygraph. The tricks:
 
 - the four gates' weights side by side, W_x = [W_ix W_fx W_ox W_cx] (d × 4h) and

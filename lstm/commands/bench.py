@@ -2,7 +2,7 @@
 cell) against a hand-written numpy BPTT and PyTorch, at four sizes, in float64 and float32;
 the peak memory at T = 1,000 steps; and drawing an unrolled graph.
 
-Runs benchmarks/lstm.py in a fresh Python, so that BLAS starts with --threads threads.
+Runs benchmarks/lstm_speed.py in a fresh Python, so that BLAS starts with --threads threads.
 The full run takes 1.5 to 3 minutes (more on a loaded machine); --quick about half a minute.
 
 examples:
@@ -17,11 +17,11 @@ from pathlib import Path
 
 HELP = "time tinygraph's LSTM (teaching graph and fused) against hand-written numpy and PyTorch"
 
-BENCHMARK = Path(__file__).resolve().parents[2] / "benchmarks" / "lstm.py"
+BENCHMARK = Path(__file__).resolve().parents[2] / "benchmarks" / "lstm_speed.py"
 
 
 def _benchmark():
-    """benchmarks/lstm.py as a module (its options and how to write them back as a command line)."""
+    """benchmarks/lstm_speed.py as a module (its options and how to write them back as a command line)."""
     spec = importlib.util.spec_from_file_location("lstm_benchmark", BENCHMARK)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -31,7 +31,7 @@ backward at the medium size with T = 1,000 steps, and the time to draw an unroll
     python -m lstm bench                      # everything (about two minutes)
     python -m lstm bench --quick              # tiny, small, medium; fewer repeats
     python -m lstm bench --sizes tiny,small --dtypes float32 --repeats 20
-    .venv/bin/python benchmarks/lstm.py --help
+    .venv/bin/python benchmarks/lstm_speed.py --help
 
 BLAS runs on ``--threads`` threads (default 1: the comparison is about the code, and a
 single thread is far less disturbed by other processes); PyTorch gets the same number.
@@ -109,9 +109,6 @@ if __name__ == "__main__":
     ARGS = build_parser().parse_args()
     for _variable in THREAD_VARIABLES:            # before numpy loads its BLAS
         os.environ[_variable] = str(ARGS.threads)
-    # This file shares its name with the lstm package; run as a script its folder comes
-    # first on sys.path and would shadow the package.
-    sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != HERE]
 
 import gc  # noqa: E402
 import importlib.util  # noqa: E402
@@ -128,14 +125,16 @@ from lstm.cells import BlogLSTM  # noqa: E402
 from lstm.fast import FusedBlogLSTM  # noqa: E402
 
 
-def _load_reference():
-    spec = importlib.util.spec_from_file_location("reference_numpy", os.path.join(HERE, "reference_numpy.py"))
+def _load(name):
+    """A module of this folder, whether this file runs as a script or is loaded by path."""
+    spec = importlib.util.spec_from_file_location(name, os.path.join(HERE, f"{name}.py"))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-reference = _load_reference()
+reference = _load("reference_numpy")
+machine_info = _load("machine")
 PARAMETER_KEYS = reference.PARAMETER_KEYS
 
 
@@ -474,12 +473,7 @@ def machine(use_torch=True):
         blas = f"{info.get('name')} {info.get('version')}"
     except Exception:                      # older numpy: no dict mode
         pass
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
+    cpu = machine_info.cpu_name()
     torch = _torch() if use_torch else None
     load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
     return (f"{cpu}, {os.cpu_count()} CPUs (load average {load}); Python {platform.python_version()}, numpy {numpy.__version__} "
