@@ -9,6 +9,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from finite_differences import central_differences
 from lstm import paper
 from lstm.gradients import gradients
 
@@ -73,25 +74,17 @@ def test_corrected_backward_equals_autodiff_with_default_activations(D):
     assert max(errors.values()) <= tol, errors
 
 
-def numerical_gradients(c, acts, eps=1e-6):
+def numerical_gradients(c, acts):
     """Central differences of the numpy loss, entry by entry (no tinygraph involved)."""
     values = dict(c["params"], x=c["xs"], z_h0=c["z_h0"], s0=c["s0"])
+    keys = list(values)
 
-    def loss(v):
+    def loss(*arrays):
+        v = dict(zip(keys, arrays))
         params = {k: v[k] for k in paper.PARAMETER_KEYS}
         return paper.mse(paper.forward(params, v["x"], v["z_h0"], v["s0"], acts), c["ys"])
 
-    result = {}
-    for key, array in values.items():
-        g = np.zeros_like(array)
-        for idx in np.ndindex(array.shape):
-            moved = {k: v.copy() for k, v in values.items()}
-            moved[key][idx] += eps
-            plus = loss(moved)
-            moved[key][idx] -= 2 * eps
-            g[idx] = (plus - loss(moved)) / (2 * eps)
-        result[key] = g
-    return result
+    return dict(zip(keys, central_differences(loss, list(values.values()))))
 
 
 @pytest.mark.parametrize("N, D, T, acts", [
