@@ -31,3 +31,15 @@ def test_a_reader_that_leaves_early_gets_no_traceback():
                             capture_output=True, text=True)
     assert result.stdout.strip()
     assert "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr
+
+
+def test_train_without_its_optional_packages_says_what_to_install(monkeypatch, capsys):
+    import importlib.util
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "tqdm" else real_find_spec(name, *a))
+    status = main(["train", "--task", "adding", "--model", "rnn", "--steps", "1"])
+    assert status == 2
+    err = capsys.readouterr().err
+    assert "tqdm" in err and "tinygraph-lstm[train]" in err

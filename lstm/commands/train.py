@@ -16,6 +16,7 @@ examples:
   python -m lstm train --task adding --model blog --steps 1500 --seq-len 50 --hidden 32 --clip 1
   python -m lstm train --task chars --model blog --steps 300 --seq-len 25 --hidden 64 --clip 1
 """
+import importlib.util
 import sys
 from pathlib import Path
 
@@ -79,7 +80,17 @@ def add_arguments(parser):
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
+def missing_packages():
+    """The optional packages training needs (the ``train`` extra) that are not installed."""
+    return [name for name in ("matplotlib", "tqdm") if importlib.util.find_spec(name) is None]
+
+
 def run(args):
+    missing = missing_packages()
+    if missing:
+        print(f"error: training needs {' and '.join(missing)}: pip install 'tinygraph-lstm[train]' "
+              f"(bash run.sh setup installs them)", file=sys.stderr)
+        return 2
     from tinygraph import optim
     from lstm.tasks import make_task
     from lstm.train import Model, sample, save_run, train
