@@ -20,7 +20,9 @@ so one matmul computes all four gates. Its output is the new state [H_t; C_t] (2
 
 After forward the op keeps the gates' values (it needs them for backward):
 ``op.parts()`` returns them by the seed's names I, F, O, C_i, so a fused step can still
-be inspected gate by gate.
+be inspected gate by gate. ``part_symbols`` and ``part_equations`` tell ``tinygraph.draw``
+to draw the op as its parts (σ I, σ F, σ O, tanh C_i and the memory update), and
+``LSTMStep.part_grads`` gives the gradients reaching each gate, so the drawing can show them.
 
 >>> import numpy as np, tinygraph as tg
 >>> r, d, h = 2, 3, 4
@@ -52,6 +54,9 @@ class LSTMStep(Op):
 
     __slots__ = ("gates",)
     name, symbol = "lstm_step", "LSTM step"
+    #: how tinygraph.draw shows the op: its parts by symbol and name, then how they combine
+    part_symbols = {"I": "σ", "F": "σ", "O": "σ", "C_i": "tanh"}
+    part_equations = ("C_t = F×C + I×C_i", "H_t = O×tanh(C_t)")
     rule = (r"\bar A_o = \bar H_t \odot \tanh C_t \odot O(1-O),\ "
             r"\bar C_t \mathrel{+}= \bar H_t \odot O \odot (1-\tanh^2 C_t),\ "
             r"\bar A_i = \bar C_t \odot C_i \odot I(1-I),\ \bar A_f = \bar C_t \odot C \odot F(1-F),\ "
@@ -70,6 +75,15 @@ class LSTMStep(Op):
         A = self.gates
         h = A.shape[1] // 4
         return {"I": A[:, :h], "F": A[:, h:2 * h], "O": A[:, 2 * h:3 * h], "C_i": A[:, 3 * h:]}
+
+    def part_grads(self, g, out, X, S, W, b):
+        """The gradients reaching the gates, given ``g`` = ∂L/∂[H_t; C_t] (after forward):
+        Ī = C̄_t C_i, F̄ = C̄_t C, Ō = H̄_t tanh(C_t), C̄_i = C̄_t I, where
+        C̄_t = H̄_t O (1 − tanh² C_t) + ∂L/∂C_t from later steps."""
+        parts = self.parts()
+        th = np.tanh(out[1])
+        dC = g[0] * parts["O"] * (1 - th * th) + g[1]
+        return {"I": dC * parts["C_i"], "F": dC * S[1], "O": g[0] * th, "C_i": dC * parts["I"]}
 
     def forward(self, X, S, W, b):
         h = S.shape[2]
@@ -158,6 +172,8 @@ class LSTMSequence(Op):
 
     __slots__ = ("gates", "C", "tanh_C")
     name, symbol = "lstm_sequence", "LSTM × T"
+    part_symbols = {"I": "σ", "F": "σ", "O": "σ", "C_i": "tanh", "C_t": ""}
+    part_equations = ("C_t = F×C_t-1 + I×C_i", "H_t = O×tanh(C_t)", "for t = 1 … T")
     rule = LSTMStep.rule + r"\ \text{for } t = T, \dots, 1"
     BLOCK = 16                                   # steps per weight-gradient matmul in backward
 

@@ -399,3 +399,72 @@ def test_any_graph_draws_every_node_and_edge(loss, with_grads):
             assert node.name.strip() in " ".join(texts) or not node.name.strip()
         for parent in node.inputs:                         # each input edge is drawn
             assert f"{dot.vertex_of(parent).id}->o{nodes.index(node)}" in svg.edges
+
+
+# --- ops that draw as their parts -------------------------------------------------------
+
+class TanhSquare(tg.Op):
+    """y = tanh(x)², one op with one named part z = tanh(x): a small fused op."""
+
+    __slots__ = ("z",)
+    name, symbol = "tanh_square", "tanh²"
+    part_symbols = {"z": "tanh"}
+    part_equations = ("y = z×z", "0 <= y < 1")
+
+    def parts(self):
+        return {"z": self.z}
+
+    def part_grads(self, g, out, x):
+        return {"z": 2 * self.z * g}
+
+    def forward(self, x):
+        self.z = np.tanh(x)
+        return self.z * self.z
+
+    def backward(self, g, out, x):
+        return (2 * self.z * (1 - self.z ** 2) * g,)
+
+
+def fused_and_plain(x_value):
+    """L = Σ 3·tanh(x)² built with the fused op and with primitive ops (z = tanh(x) a node)."""
+    x = tg.parameter(x_value, name="x")
+    y = tg.apply(TanhSquare(), (x,), "y")
+    z = tg.tanh(tg.parameter(x_value, name="x"), name="z")
+    return x, tg.sum(y * 3.0, name="L"), z, tg.sum(z * z * 3.0, name="L")
+
+
+def test_an_op_with_parts_draws_as_a_table_of_its_parts_values_grads_and_equations():
+    x, loss, z, plain_loss = fused_and_plain(np.array([0.5, -1.0, 2.0]))
+    tg.backward(loss)
+    tg.backward(plain_loss)
+    svg = Svg(tg.draw(loss))
+    (op,) = [g for title, g in svg.nodes.items() if title.startswith("o") and "tanh²" in svg.texts(g)]
+    texts = svg.texts(op)
+    assert texts[:3] == ["tanh²", "tanh", "z"]                  # the op, then each part: symbol, name
+    assert summarize(z.value) in texts                          # the part's value ...
+    assert f"grad {summarize(z.grad)}" in texts                 # ... and the gradient reaching it
+    assert texts[-2:] == ["y = z×z", "0 <= y < 1"]              # the equations, escaped, as written
+    assert outline(op).tag == f"{SVG}path"                      # a rounded box, not an ellipse
+
+
+def test_parts_show_without_values_and_with_grad_norms_only():
+    x, loss, z, plain_loss = fused_and_plain(np.array([0.5, -1.0, 2.0, 0.1, 0.3]))
+    tg.backward(plain_loss)
+    svg = Svg(tg.draw(loss, values=False, grads="norm", edge_grads=True))
+    texts = svg.texts(svg.node_with("tanh²"))
+    assert texts[:3] == ["tanh²", "tanh", "z"] and summarize(z.value) not in texts
+    assert f"‖grad‖ {grad_norm(z.grad):.3g}" in texts
+
+
+def test_parts_false_or_an_op_without_part_symbols_draws_as_its_symbol():
+    x, loss, *_ = fused_and_plain(np.array([0.5, -1.0]))
+    svg = Svg(tg.draw(loss, parts=False))
+    assert svg.texts(svg.node_with("tanh²")) == ["tanh²"]
+    assert outline(svg.node_with("tanh²")).tag == f"{SVG}ellipse"
+
+    class Unlabelled(TanhSquare):
+        part_symbols = {}
+
+    y = tg.apply(Unlabelled(), (x,), "y")
+    svg = Svg(tg.draw(y))
+    assert svg.texts(svg.node_with("tanh²")) == ["tanh²"]

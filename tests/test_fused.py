@@ -1,5 +1,7 @@
 """The fused LSTM step op and FusedBlogLSTM against the graph of primitive ops they replace,
 and against finite differences."""
+import xml.etree.ElementTree as ET
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -9,6 +11,7 @@ import tinygraph as tg
 from lstm.cells import BlogLSTM
 from lstm.fast import FusedBlogLSTM
 from lstm.fused import LSTMSequence, lstm_sequence, lstm_step
+from tinygraph.draw import grad_norm, summarize
 
 
 def step_from_primitives(X, S, W, b):
@@ -182,6 +185,69 @@ def test_fused_graph_keeps_the_named_parameters_steps_and_gate_values():
     plain_graph = tg.topological_order(tg.stack(run_p.outputs).sum())
     ops_in_step_2 = [sum(1 for n in g if n.op is not None and n.scope[:1] == ("t=2",)) for g in (graph, plain_graph)]
     assert ops_in_step_2[0] == 2 and ops_in_step_2[1] >= 20     # lstm_step and the H_t view; ~25 primitive ops
+
+
+def test_fused_step_part_grads_equal_the_teaching_graph_gate_gradients():
+    plain, fused = BlogLSTM(3, 4, seed=5), FusedBlogLSTM(3, 4, seed=5)
+    X = np.random.default_rng(6).standard_normal((3, 2, 3))
+    G = np.random.default_rng(7).standard_normal((3, 2, 4))
+    run_p, run_f = plain.unroll(X), fused.unroll(X)
+    tg.backward((tg.stack(run_p.outputs) * G).sum())
+    tg.backward((tg.stack(run_f.outputs) * G).sum())
+    for t, (sp, sf) in enumerate(zip(run_p.steps, run_f.steps), start=1):
+        state = sf["(H_t, C_t)"]
+        grads = state.op.part_grads(state.grad, state.value, *(n.value for n in state.inputs))
+        assert list(grads) == ["I", "F", "O", "C_i"]
+        for gate, g in grads.items():
+            np.testing.assert_allclose(g, sp[gate].grad, rtol=1e-12, atol=1e-15, err_msg=f"t={t} {gate}")
+
+
+def drawn_svg(dot):
+    """The texts of each drawn node and cluster: {"node": [(title, texts)], "cluster": [...]}."""
+    ns = "{http://www.w3.org/2000/svg}"
+    root = ET.fromstring(dot.pipe(format="svg"))
+    groups = {}
+    for g in root.iter(f"{ns}g"):
+        if g.get("class") in ("node", "cluster"):
+            texts = [t.text for t in g.iter(f"{ns}text") if t.text and t.text.strip()]
+            groups.setdefault(g.get("class"), []).append((g.find(f"{ns}title").text, texts))
+    return groups
+
+
+def test_drawn_fused_unroll_shows_the_12_parameters_and_each_steps_gates():
+    cell, plain = FusedBlogLSTM(3, 4, seed=0), BlogLSTM(3, 4, seed=0)
+    X = np.random.default_rng(1).standard_normal((2, 2, 3))
+    run, run_p = cell.unroll(X), plain.unroll(X)
+    loss = tg.stack(run.outputs).sum()
+    tg.backward(loss)
+    tg.backward(tg.stack(run_p.outputs).sum())         # the gates' gradients in the teaching graph
+    dot = tg.draw(loss, values=False, grads="norm")
+    svg = drawn_svg(dot)
+    texts = [t for _, ts in svg["node"] for t in ts]
+    assert set(cell.parameters()) <= set(texts) and len(cell.parameters()) == 12
+    assert sum("LSTM step" in ts for _, ts in svg["node"]) == 2
+    drawn = dict(svg["node"])
+    op_vertex = {v.nodes[0]: v.id for v in dot.vertices if v.kind == "op"}
+    for step, step_p in zip(run.steps, run_p.steps):
+        shown = drawn[op_vertex[step["(H_t, C_t)"]]]
+        assert shown[0] == "LSTM step"
+        rows = shown[1:]
+        assert [rows[i:i + 2] for i in range(0, 12, 3)] == [["σ", "I"], ["σ", "F"], ["σ", "O"], ["tanh", "C_i"]]
+        assert rows[-2:] == ["C_t = F×C + I×C_i", "H_t = O×tanh(C_t)"]
+        assert [rows[i] for i in range(2, 12, 3)] == [f"‖grad‖ {grad_norm(step_p[gate].grad):.3g}"
+                                                      for gate in ("I", "F", "O", "C_i")]
+    clusters = {ts[0] for _, ts in svg["cluster"]}
+    assert {"t=1", "t=2", "packed weights"} <= clusters
+
+
+def test_drawn_fused_sequence_shows_the_gates_and_memory_of_all_steps():
+    cell = FusedBlogLSTM(3, 4, seed=0)
+    seq = cell.sequence(np.random.default_rng(1).standard_normal((5, 2, 3)))
+    svg = drawn_svg(tg.draw(seq.H.sum()))
+    (shown,) = [ts for _, ts in svg["node"] if "LSTM × T" in ts]
+    for gate in ("I", "F", "O", "C_i", "C_t"):
+        assert gate in shown
+    assert summarize(seq.H.op.parts()["F"]) in shown and "for t = 1 … T" in shown
 
 
 def test_fused_lstm_refuses_bad_inputs_like_the_teaching_cell():

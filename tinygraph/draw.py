@@ -21,6 +21,14 @@ What is drawn:
   when every step uses it.
 - every op is a small shape labelled with its ``symbol`` (×, +, σ, tanh, @, [;] ...),
   placed between its inputs' records and its result's record.
+- an op that computes several named parts in one node (a fused op) draws as its parts
+  when it says how: a ``parts()`` method returning ``{name: array}`` and a
+  ``part_symbols`` mapping ``{name: symbol}`` (the parts drawn, in order), optionally
+  ``part_equations`` (lines of text saying how the parts combine) and
+  ``part_grads(g, out, *inputs) -> {name: array}`` (the gradient reaching each part,
+  given the gradient ``g`` of the op's result). The op is then a small table: its
+  symbol, one row per part (symbol, name, value and gradient summaries as in records),
+  and the equations. ``parts=False`` draws it as its symbol only.
 - scopes (``with tg.scope("t=2"): with tg.scope("forget gate"): ...``) become nested
   clusters. ``collapse=`` turns scopes into single nodes: a depth (``collapse=2``), a
   scope name or glob (``"forget gate"``, ``"t=*"``), a path (``"t=2/forget gate"``) or
@@ -400,7 +408,7 @@ def _common(a, b):
 def draw(roots, *, rankdir="LR", values=True, grads=True, records="all", collapse=None, hide=None,
          junctions=True, place_leaves=True, repeat_leaves=True,
          highlight=None, visited=None, edge_grads=None,
-         legend=False, title=None, names=None,
+         legend=False, title=None, names=None, parts=True,
          vertex_attrs=None, edge_attrs=None, cluster_attrs=None, graph_attrs=None):
     """Draw the graph that computed ``roots`` (a Node or several) as a ``graphviz.Digraph``.
 
@@ -417,7 +425,8 @@ def draw(roots, *, rankdir="LR", values=True, grads=True, records="all", collaps
     readable, and Graphviz lays out long unrolled graphs in seconds instead of minutes.
     Overlay: ``highlight``, ``visited``, ``edge_grads``.
     ``legend=True`` adds a legend of the roles. ``title`` is shown on top. ``names``
-    maps nodes to the names shown for them (e.g. {C0: "C_t-1"}).
+    maps nodes to the names shown for them (e.g. {C0: "C_t-1"}). ``parts``: an op that
+    declares its parts (a fused op, see the module docstring) is drawn as a table of them.
 
     Hooks for drawings built on top (lstm.diagrams): ``vertex_attrs(vertex) -> dict``,
     ``edge_attrs(edge) -> dict`` and ``cluster_attrs(scope) -> dict`` return Graphviz
@@ -496,7 +505,10 @@ def draw(roots, *, rankdir="LR", values=True, grads=True, records="all", collaps
         if vertex.kind == "junction":
             a = {"shape": "point", "width": "0.06", "color": "#555555", "label": ""}
         elif vertex.kind == "op":
-            a = _op_attrs(vertex, records, names)
+            if parts and _has_parts(vertex.nodes[0].op):
+                a = _parts_attrs(vertex.nodes[0], records, names, values, grads, node_grads)
+            else:
+                a = _op_attrs(vertex, records, names)
         elif vertex.kind == "group":
             a = _group_attrs(vertex, builder, names)
         else:
@@ -631,6 +643,48 @@ def _op_attrs(vertex, records, names):
             text += f'<BR/><FONT POINT-SIZE="9">{escape_html(names.get(node, node.name))}</FONT>'
         a.update(shape="ellipse", height="0.3", margin="0.03,0.01", label=text + ">")
     return a
+
+
+def _has_parts(op):
+    return callable(getattr(op, "parts", None)) and bool(getattr(op, "part_symbols", None))
+
+
+def _parts_attrs(node, records, names, values, grads, node_grads):
+    """A fused op as a table of its parts: the op's symbol on top, then one row per part
+    (symbol, name, value summary, gradient summary), then the op's equations."""
+    op = node.op
+    got = op.parts()
+    g = node_grads.get(node, node.grad) if grads else None
+    part_grads = {}
+    if g is not None and callable(getattr(op, "part_grads", None)):
+        part_grads = op.part_grads(np.asarray(g), node.value, *(p.value for p in node.inputs)) or {}
+    shown = [name for name in op.part_symbols if name in got]
+    columns = 2 + bool(values) + bool(part_grads)
+    small = '<FONT POINT-SIZE="9">{}</FONT>'
+    head = f"<B>{escape_html(op.symbol)}</B>"
+    if node.name is not None and records == "ends":
+        head += " " + small.format(escape_html(names.get(node, node.name)))
+    rows = [f'<TR><TD COLSPAN="{columns}" BORDER="1" SIDES="B">{head}</TD></TR>']
+    for name in shown:
+        cells = [f'<TD ALIGN="RIGHT">{escape_html(op.part_symbols[name])}</TD>',
+                 f'<TD ALIGN="LEFT"><B>{escape_html(name)}</B></TD>']
+        if values:
+            cells.append(f'<TD ALIGN="LEFT">{small.format(escape_html(summarize(got[name])))}</TD>')
+        if part_grads:
+            pg = part_grads.get(name)
+            text = "" if pg is None else (f"‖grad‖ {_num(grad_norm(pg))}" if grads == "norm"
+                                          else f"grad {summarize(pg)}")
+            cells.append(f'<TD ALIGN="LEFT"><FONT POINT-SIZE="9" COLOR="{GRAD_FONT}">{escape_html(text)}</FONT></TD>')
+        rows.append("<TR>" + "".join(cells) + "</TR>")
+    equations = list(getattr(op, "part_equations", ()) or ())
+    for k, line in enumerate(equations):
+        rule = ' BORDER="1" SIDES="T"' if k == 0 else ""
+        rows.append(f'<TR><TD COLSPAN="{columns}" ALIGN="LEFT"{rule}>{escape_html(line)}</TD></TR>')
+    label = ('<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="2" COLOR="'
+             + OP_COLORS[1] + '">' + "".join(rows) + "</TABLE>>")
+    tip = f"{op.describe()} → {node.label()} {_shape_text(node)}"
+    return {"shape": "box", "style": "rounded,filled", "fillcolor": OP_COLORS[0], "color": OP_COLORS[1],
+            "penwidth": "1.2", "margin": "0.05,0.03", "label": label, "tooltip": tip}
 
 
 def _group_attrs(vertex, builder, names):
