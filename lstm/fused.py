@@ -141,22 +141,31 @@ class LSTMStep(Op):
         return dX, dS, dW, db
 
 
-def lstm_step(X, S, W, b, name=None):
-    """One BlogLSTM step as one op: X (r, d), S = [H; C] (2, r, h), W ((d+h) × 4h), b (4h,)
-    -> the new state [H_t; C_t] (2, r, h). See the module docstring for the layout."""
+def _checked_inputs(op_name, X, S, W, b):
+    """The four inputs of ``lstm_step`` (X is (r, d)) or ``lstm_sequence`` (X is (T, r, d)),
+    refused with a message naming the op and the shapes unless they fit together."""
     nodes = (X, S, W, b)
     if not all(isinstance(n, Node) for n in nodes):
-        raise TypeError(f"lstm_step: X, state, W and b must be Nodes, got "
+        raise TypeError(f"{op_name}: X, state, W and b must be Nodes, got "
                         f"{', '.join(type(n).__name__ for n in nodes)}")
+    sequence = op_name == "lstm_sequence"
     xs, ss, ws = X.value.shape, S.value.shape, W.value.shape
-    if not (len(xs) == 2 and len(ss) == 3 and ss[0] == 2 and ss[1] == xs[0]
-            and ws == (xs[1] + ss[2], 4 * ss[2]) and b.value.shape == (4 * ss[2],)):
-        raise ShapeError(f"lstm_step: expected X (r, d), state (2, r, h), W (d + h, 4h), b (4h,); "
+    if not (len(xs) == 2 + sequence and (not sequence or xs[0] >= 1) and len(ss) == 3 and ss[0] == 2
+            and ss[1] == xs[-2] and ws == (xs[-1] + ss[2], 4 * ss[2]) and b.value.shape == (4 * ss[2],)):
+        x_layout = "X (T, r, d) with T >= 1" if sequence else "X (r, d)"
+        raise ShapeError(f"{op_name}: expected {x_layout}, state (2, r, h), W (d + h, 4h), b (4h,); "
                          f"got {describe_nodes(nodes)}")
     dtype = X.value.dtype
     if not (S.value.dtype == dtype and W.value.dtype == dtype and b.value.dtype == dtype):
-        raise DtypeError(f"lstm_step: inputs must share one dtype; got "
+        raise DtypeError(f"{op_name}: inputs must share one dtype; got "
                          f"{', '.join(f'{n.label()!r} {n.dtype}' for n in nodes)}")
+    return nodes
+
+
+def lstm_step(X, S, W, b, name=None):
+    """One BlogLSTM step as one op: X (r, d), S = [H; C] (2, r, h), W ((d+h) × 4h), b (4h,)
+    -> the new state [H_t; C_t] (2, r, h). See the module docstring for the layout."""
+    nodes = _checked_inputs("lstm_step", X, S, W, b)
     return apply(LSTMStep(), nodes, name)
 
 
@@ -282,17 +291,5 @@ class LSTMSequence(Op):
 def lstm_sequence(X, S0, W, b, name=None):
     """T BlogLSTM steps as one op: X (T, r, d), S0 = [H0; C0] (2, r, h), W ((d+h) × 4h),
     b (4h,) -> H_1..H_T (T, r, h). See ``LSTMSequence``."""
-    nodes = (X, S0, W, b)
-    if not all(isinstance(n, Node) for n in nodes):
-        raise TypeError(f"lstm_sequence: X, state, W and b must be Nodes, got "
-                        f"{', '.join(type(n).__name__ for n in nodes)}")
-    xs, ss, ws = X.value.shape, S0.value.shape, W.value.shape
-    if not (len(xs) == 3 and xs[0] >= 1 and len(ss) == 3 and ss[0] == 2 and ss[1] == xs[1]
-            and ws == (xs[2] + ss[2], 4 * ss[2]) and b.value.shape == (4 * ss[2],)):
-        raise ShapeError(f"lstm_sequence: expected X (T, r, d) with T >= 1, state (2, r, h), W (d + h, 4h), "
-                         f"b (4h,); got {describe_nodes(nodes)}")
-    dtype = X.value.dtype
-    if not (S0.value.dtype == dtype and W.value.dtype == dtype and b.value.dtype == dtype):
-        raise DtypeError(f"lstm_sequence: inputs must share one dtype; got "
-                         f"{', '.join(f'{n.label()!r} {n.dtype}' for n in nodes)}")
+    nodes = _checked_inputs("lstm_sequence", X, S0, W, b)
     return apply(LSTMSequence(), nodes, name)
