@@ -6,7 +6,8 @@ Three views of every variant (blog, paper, peephole, rnn), each a ``graphviz.Dig
   gate network, parameters named as in the text (seed 001's computational graph);
 - ``cell``: one step, each gate network collapsed to one box (σ, tanh ...), the valves
   as × and +: the memory pipe C_t-1 → × → + → C_t runs straight along the top row,
-  the hidden path H_t-1 → H_t along the bottom, X_t enters between them (seed 002);
+  the gate networks side by side below it, the hidden path H_t-1 → H_t straight along
+  the bottom, X_t entering the gates from below them (seed 002);
 - ``unrolled``: T cells side by side, C and H handed from each step to the next.
 
 The memory path (C, or the paper's s) is drawn in green and the hidden path (H, z_h,
@@ -235,8 +236,9 @@ def ops(source="blog", steps=1, grads=False, highlight=None, visited=None, edge_
 
 def cell(source="blog", grads=False, highlight=None, visited=None, edge_grads=None):
     """One cell (the first step of ``source``), each gate network collapsed to a box, the memory
-    pipe along the top and the hidden path along the bottom (seed 002's picture). With
-    ``grads`` the loss L (collapsed to one node) is drawn too."""
+    pipe along the top, the gates side by side below it, the hidden path along the bottom and
+    X_t entering the gates from below (seed 002's picture). With ``grads`` the loss L
+    (collapsed to one node) is drawn too."""
     ex = _example(source, 1)
     if len(ex.run.steps) != 1:
         raise ValueError(f"diagrams.cell: draws one step; got an example of {len(ex.run.steps)} steps "
@@ -254,9 +256,17 @@ def cell(source="blog", grads=False, highlight=None, visited=None, edge_grads=No
     def vattrs(vertex):
         a = vertex_attrs(vertex)
         if vertex.kind == "group" and vertex.name != "loss":
-            a.update(_gate_attrs(vertex, names))
+            a.update(_gate_attrs(vertex, names), group="gates")
         elif vertex.kind == "op" and vertex.nodes[0].name:
             a.update(_valve_attrs(vertex, names, roots, n.name_valves))
+        return a
+
+    H0, first = ex.run.initial_state[n.hidden0], _first_on_hidden_row(ex)
+
+    def eattrs(edge):
+        a = edge_attrs(edge)
+        if edge.src.nodes[0] is H0 and edge.dst.kind == "op" and edge.dst.nodes[0] is first:
+            a.update(_ROW_PORTS)    # on top of _cell_rows's invisible edge, not bent beside it
         return a
 
     def cluster_attrs(scope):
@@ -266,9 +276,56 @@ def cell(source="blog", grads=False, highlight=None, visited=None, edge_grads=No
     dot = tg.draw(roots, collapse=[2, "loss"], records="ends", hide=_hide_in_cell_views(ex), values=False, grads="norm",
                   graph_attrs=ROW_LAYOUT,
                   place_leaves=False,
-                  names=names, vertex_attrs=vattrs, edge_attrs=edge_attrs, cluster_attrs=cluster_attrs,
+                  names=names, vertex_attrs=vattrs, edge_attrs=eattrs, cluster_attrs=cluster_attrs,
                   **_overlay(grads, highlight, visited, edge_grads))
-    return _rows(dot, ex)
+    return _cell_rows(dot, ex)
+
+
+#: the gate networks of a cell from left to right, as seed 002 draws them
+_GATE_ORDER = ("forget gate", "input gate", "new memory", "input value", "output gate")
+_ROW_PORTS = {"tailport": "e", "headport": "w"}
+
+
+def _first_on_hidden_row(ex):
+    """The first op on the hidden row after H_t-1: the op making H_t (the RNN's h W_h)."""
+    n = ex.notation
+    return ex.run.steps[0][(n.hidden_path or (n.hidden,))[0]]
+
+
+def _cell_rows(dot, ex):
+    """The cell view's three rows (seed 002's picture): the memory pipe along the top, the gate
+    networks side by side in the middle (a Graphviz group and an invisible chain: forget,
+    input, new memory, output), the hidden path H_t-1 → H_t straight along the bottom; X_t
+    comes after H_t-1, below the gates, and its edges go up into them.
+
+    The hidden row is held by an invisible, heavy edge from H_t-1 to the first op on it:
+    without it the gates pull H_t-1 up, and an edge label (``grads=True``) shifts it by a few
+    points. With peepholes (the memory feeds the gates too) X_t also follows H_t-1's
+    junction, else dot routes one of X_t's edges over the pipe; without peepholes that same
+    edge lifts X_t above the gates (tests/test_diagrams.py checks every variant, with and
+    without ``grads``)."""
+    n = ex.notation
+    H0 = ex.run.initial_state[n.hidden0]
+    h0 = dot.vertex_of(H0).id
+    junctions = {v.nodes[0]: v.id for v in dot.vertices if v.kind == "junction"}
+    peepholes = n.memory0 and ex.run.initial_state[n.memory0] in junctions
+    first = _first_on_hidden_row(ex)
+    first_id = next(v.id for v in dot.vertices if v.kind == "op" and v.nodes[0] is first)
+    x = dot.vertex_of(ex.run.inputs[0]).id
+    gates = sorted((v for v in dot.vertices if v.kind == "group" and v.name in _GATE_ORDER),
+                   key=lambda v: _GATE_ORDER.index(v.name))
+    if n.memory0:
+        c0 = dot.vertex_of(ex.run.initial_state[n.memory0]).id
+        dot.body.append(f"\t{{rank=same; {c0} -> {h0} [style=invis]}}\n")
+    direct = any(e.src.nodes[0] is H0 and e.dst.id == first_id for e in dot.edges)   # the RNN's h → h W_h
+    ports = "".join(f" {k}={v}" for k, v in _ROW_PORTS.items()) if direct else ""
+    dot.body.append(f"\t{h0} -> {first_id} [style=invis weight=100 minlen=2{ports}]\n")
+    dot.body.append(f"\t{h0} -> {x} [style=invis]\n")
+    if peepholes and H0 in junctions:
+        dot.body.append(f"\t{junctions[H0]} -> {x} [style=invis]\n")
+    if len(gates) > 1:
+        dot.body.append("\t" + " -> ".join(v.id for v in gates) + " [style=invis weight=10]\n")
+    return dot
 
 
 def unrolled(source="blog", steps=4, grads=False, highlight=None, visited=None, edge_grads=None):

@@ -87,6 +87,36 @@ def test_cell_view_memory_pipe_runs_straight_along_the_top_row(variant, grads):
     assert max(ys) - min(ys) < 1.0, ys
     others = [svg.centre_y(v.id) for v in dot.vertices if v.kind in ("op", "data", "group") and v not in pipe]
     assert min(ys) < min(others)                           # SVG y grows downwards: the pipe is on top
+    for title, g in svg.of("edge").items():                # and no edge is routed over it
+        path = g.find(f"{SVG}path").get("d")
+        assert min(float(y) for y in re.findall(r"-?\d+\.?\d*", path)[1::2]) > min(ys) - 12, title
+
+
+@pytest.mark.parametrize("grads", [False, True])
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_cell_view_hidden_path_runs_straight_along_the_bottom_row(variant, grads):
+    ex = diagrams.example(variant)
+    dot = diagrams.cell(ex, grads=grads)
+    svg = Svg(dot)
+    n = ex.notation
+    ends = [dot.vertex_of(ex.run.initial_state[n.hidden0]), dot.vertex_of(ex.run.steps[0][n.hidden])]
+    ys = [svg.centre_y(v.id) for v in ends]
+    assert abs(ys[0] - ys[1]) <= 1.0, ys
+    if variant != "rnn":                                   # the gates sit above the hidden row
+        gates = [svg.centre_y(v.id) for v in dot.vertices if v.kind == "group" and v.name != "loss"]
+        assert len(gates) == 4 and max(gates) < min(ys)
+
+
+@pytest.mark.parametrize("grads", [False, True])
+@pytest.mark.parametrize("variant", ["blog", "peephole", "paper"])
+def test_cell_view_x_t_enters_from_below_the_gates(variant, grads):
+    ex = diagrams.example(variant)
+    dot = diagrams.cell(ex, grads=grads)
+    svg = Svg(dot)
+    x = svg.centre_y(dot.vertex_of(ex.run.inputs[0]).id)
+    gates = {v.name: svg.centre_y(v.id) for v in dot.vertices if v.kind == "group" and v.name != "loss"}
+    assert len(gates) == 4
+    assert all(x > y for y in gates.values()), (x, gates)  # SVG y grows downwards
 
 
 def test_cell_view_colours_the_memory_and_hidden_paths():
