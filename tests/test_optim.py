@@ -51,6 +51,18 @@ def test_adam_second_step_matches_hand_computation():
     np.testing.assert_allclose(one_step(opt, w), w1 - 0.1 * m / (np.sqrt(v) + 1e-8), atol=1e-14)
 
 
+def losses_during(opt, loss, w, steps):
+    """Run ``steps`` optimizer steps on ``loss(w)``; the loss before each step."""
+    losses = []
+    for _ in range(steps):
+        opt.zero_grad()
+        L = loss(w)
+        tg.backward(L)
+        losses.append(L.item())
+        opt.step()
+    return losses
+
+
 def quadratic_problem():
     rng = np.random.default_rng(1)
     M = rng.normal(size=(5, 5))
@@ -71,13 +83,7 @@ def test_optimizer_decreases_convex_quadratic_to_its_minimum(make):
     w = tg.parameter(np.zeros(5), name="w")
     opt = make([w], A)
     f_star = loss(tg.tensor(w_star)).item()
-    losses = []
-    for _ in range(600):
-        opt.zero_grad()
-        L = loss(w)
-        tg.backward(L)
-        losses.append(L.item())
-        opt.step()
+    losses = losses_during(opt, loss, w, steps=600)
     assert losses[-1] < losses[0]
     assert losses[-1] - f_star < 1e-3 * (losses[0] - f_star)
     np.testing.assert_allclose(w.value, w_star, atol=0.05)
@@ -87,13 +93,7 @@ def test_plain_sgd_with_small_step_decreases_loss_every_step():
     A, _, loss = quadratic_problem()
     w = tg.parameter(np.ones(5), name="w")
     opt = SGD({"w": w}, lr=1.0 / np.linalg.eigvalsh(A).max())
-    losses = []
-    for _ in range(50):
-        opt.zero_grad()
-        L = loss(w)
-        tg.backward(L)
-        losses.append(L.item())
-        opt.step()
+    losses = losses_during(opt, loss, w, steps=50)
     assert np.all(np.diff(losses) < 0)
 
 
