@@ -22,8 +22,8 @@ from .draw import draw  # tg.draw(root, ...) -> graphviz.Digraph; see tinygraph/
 __all__ = [
     "AnomalyError", "BackwardStep", "DtypeError", "GradReport", "GraphError", "Node", "Op", "ShapeError",
     "TinygraphError", "add", "anomaly_mode", "apply", "backward", "backward_steps", "check_directions",
-    "concat", "cross_entropy", "describe_nodes", "detach", "div", "draw", "exp", "getitem", "grad", "gradcheck", "log", "matmul",
-    "mean", "mul", "neg", "no_grad", "numerical_gradient", "parameter", "power", "relu", "reshape",
+    "concat", "cross_entropy", "describe_nodes", "detach", "div", "draw", "exp", "getitem", "grad", "gradcheck", "io", "log", "matmul",
+    "mean", "mul", "neg", "no_grad", "numerical_gradient", "optim", "parameter", "power", "relu", "reshape",
     "scope", "scope_path", "sigmoid", "stack", "sub", "sum", "tanh", "tensor", "topological_order",
     "transpose", "unbroadcast", "zero_grad",
 ]
