@@ -1,4 +1,5 @@
 """lstm.diagrams: the three views of every variant, read back from the rendered SVG."""
+import functools
 import re
 import xml.etree.ElementTree as ET
 
@@ -61,6 +62,14 @@ def hand_overs(dot, ex, name):
     return found
 
 
+@functools.cache
+def rendered_cell(variant, grads):
+    """The cell view of ``variant`` with its rendered SVG, drawn once for the tests that read it."""
+    ex = diagrams.example(variant)
+    dot = diagrams.cell(ex, grads=grads)
+    return ex, dot, Svg(dot)
+
+
 @pytest.mark.parametrize("variant", list(VARIANTS))
 def test_cell_view_names_gates_and_states_in_the_texts_notation(variant):
     svg = Svg(diagrams.cell(variant))
@@ -76,9 +85,7 @@ def test_cell_view_names_gates_and_states_in_the_texts_notation(variant):
 @pytest.mark.parametrize("grads", [False, True])
 @pytest.mark.parametrize("variant", ["blog", "peephole", "paper"])
 def test_cell_view_memory_pipe_runs_straight_along_the_top_row(variant, grads):
-    ex = diagrams.example(variant)
-    dot = diagrams.cell(ex, grads=grads)
-    svg = Svg(dot)
+    ex, dot, svg = rendered_cell(variant, grads)
     n, step = ex.notation, ex.run.steps[0]
     memory0 = ex.run.initial_state[n.memory0]
     pipe = [dot.vertex_of(memory0), next(v for v in dot.vertices if v.kind == "op" and v.nodes[0] is step[n.valves[0]]),
@@ -95,9 +102,7 @@ def test_cell_view_memory_pipe_runs_straight_along_the_top_row(variant, grads):
 @pytest.mark.parametrize("grads", [False, True])
 @pytest.mark.parametrize("variant", list(VARIANTS))
 def test_cell_view_hidden_path_runs_straight_along_the_bottom_row(variant, grads):
-    ex = diagrams.example(variant)
-    dot = diagrams.cell(ex, grads=grads)
-    svg = Svg(dot)
+    ex, dot, svg = rendered_cell(variant, grads)
     n = ex.notation
     ends = [dot.vertex_of(ex.run.initial_state[n.hidden0]), dot.vertex_of(ex.run.steps[0][n.hidden])]
     ys = [svg.centre_y(v.id) for v in ends]
@@ -110,9 +115,7 @@ def test_cell_view_hidden_path_runs_straight_along_the_bottom_row(variant, grads
 @pytest.mark.parametrize("grads", [False, True])
 @pytest.mark.parametrize("variant", ["blog", "peephole", "paper"])
 def test_cell_view_x_t_enters_from_below_the_gates(variant, grads):
-    ex = diagrams.example(variant)
-    dot = diagrams.cell(ex, grads=grads)
-    svg = Svg(dot)
+    ex, dot, svg = rendered_cell(variant, grads)
     x = svg.centre_y(dot.vertex_of(ex.run.inputs[0]).id)
     gates = {v.name: svg.centre_y(v.id) for v in dot.vertices if v.kind == "group" and v.name != "loss"}
     assert len(gates) == 4
