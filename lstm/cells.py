@@ -7,6 +7,11 @@
 - ``PeepholeLSTM`` (seed 002's diagrams): BlogLSTM whose valves also see the memory:
   C_t-1 for the input and forget valves, C_t for the output valve.
 - ``VanillaRNN``: h_t = tanh(X W_x + h W_h + b), the baseline whose gradients vanish.
+- ``GRU``: reset gate R, update gate Z, candidate N, H_t = (1 − Z)×N + Z×H, in PyTorch's
+  convention (the reset gate inside the candidate's hidden matmul; see the class).
+- ``Stacked``: any of them in layers (``make_cell(variant, d, h, num_layers=L)``), layer
+  l's output at step t the input of layer l+1 at the same step (seed 001's "multi-layered
+  network"); scopes "layer=l/t=3/...", keys "layer2.W_ix".
 
 Every intermediate is a named node inside a scope per time step ("t=1", ...) and per
 gate network ("input gate", "forget gate", "output gate", "new memory" / "input value"),
@@ -103,6 +108,7 @@ class Cell:
     STATE = {}
     INPUT = "X"
     OUTPUT = "H_t"
+    num_layers = 1
 
     def __init__(self, input_size, hidden_size, seed=0, dtype="float64", parameters=None):
         name = type(self).__name__
@@ -149,6 +155,11 @@ class Cell:
         """The parameter Nodes by key (fixed order; the same Nodes on every call)."""
         return dict(self._params)
 
+    @property
+    def layers(self):
+        """The cells from bottom to top: ``[self]`` for one layer (see ``Stacked``)."""
+        return [self]
+
     def set_parameters(self, arrays):
         """Give the parameters new values from a dict key -> array (all keys, exact shapes)."""
         expected = {k: p.shape for k, p in self._params.items()}
@@ -169,6 +180,10 @@ class Cell:
 
     def state_shape(self, batch):
         return (batch, self.hidden_size)
+
+    def state_shapes(self, batch):
+        """Initial-state key -> shape (every state of a cell has the output's shape)."""
+        return {key: self.state_shape(batch) for key in self.STATE}
 
     def _batch_of(self, x_shape):
         return x_shape[0]
@@ -416,6 +431,63 @@ class VanillaRNN(Cell):
             nodes[node.name] = node
 
 
+class GRU(Cell):
+    """The gated recurrent unit (Cho et al., 2014) in PyTorch's convention (``torch.nn.GRU``):
+
+        R = σ(X W_rx + H W_rh + b_r)                   the reset gate
+        Z = σ(X W_zx + H W_zh + b_z)                   the update gate
+        N = tanh(X W_nx + b_nx + R×(H W_nh + b_nh))    the candidate
+        H_t = (1 − Z)×N + Z×H
+
+    The reset gate acts *after* the hidden matmul, on H W_nh + b_nh; that is why the
+    candidate has two biases (b_nx, b_nh) while R and Z need one each. The 2014 paper applies
+    it *before*: N = tanh(X W_nx + (R×H) W_nh + b_n). Both are common; this one matches
+    PyTorch's numbers. There is no separate memory: H is both the memory and the output, and
+    Z is the valve that keeps it (Z×H), 1 − Z the valve that lets the candidate in.
+    X is (r × d), H is (r × h) (zeros at t=0 unless given as "H0"). Uniform ±1/√h.
+    """
+
+    PARAMETERS = {k: k for k in ("W_rx", "W_zx", "W_nx", "W_rh", "W_zh", "W_nh", "b_r", "b_z", "b_nx", "b_nh")}
+    STATE = {"H0": "H_t"}
+
+    @classmethod
+    def parameter_shapes(cls, input_size, hidden_size):
+        d, h = input_size, hidden_size
+        return {k: (h,) if k.startswith("b_") else ((d, h) if k.endswith("x") else (h, h)) for k in cls.PARAMETERS}
+
+    def _build(self, X, previous, nodes):
+        p, H = self._params, previous["H0"]
+        made = []
+
+        def node(n):
+            made.append(n)
+            return n
+
+        def gate(g):
+            xw = node(tg.matmul(X, p[f"W_{g}x"], name=f"X {p[f'W_{g}x'].name}"))
+            hw = node(tg.matmul(H, p[f"W_{g}h"], name=f"H {p[f'W_{g}h'].name}"))
+            s = node(tg.add(xw, hw, name=f"{xw.name} + {hw.name}"))
+            return node(tg.add(s, p[f"b_{g}"], name=f"{s.name} + {p[f'b_{g}'].name}"))
+
+        with tg.scope("reset gate"):
+            R = node(tg.sigmoid(gate("r"), name="R"))
+        with tg.scope("update gate"):
+            Z = node(tg.sigmoid(gate("z"), name="Z"))
+        with tg.scope("candidate"):
+            xw = node(tg.matmul(X, p["W_nx"], name=f"X {p['W_nx'].name}"))
+            xb = node(tg.add(xw, p["b_nx"], name=f"{xw.name} + {p['b_nx'].name}"))
+            hw = node(tg.matmul(H, p["W_nh"], name=f"H {p['W_nh'].name}"))
+            hb = node(tg.add(hw, p["b_nh"], name=f"{hw.name} + {p['b_nh'].name}"))
+            reset = node(tg.mul(R, hb, name=f"R×({hb.name})"))
+            N = node(tg.tanh(node(tg.add(xb, reset, name=f"{xb.name} + {reset.name}")), name="N"))
+        kept = node(tg.mul(Z, H, name="Z×H"))                   # the update valve on the pipe
+        one_minus = node(tg.sub(1.0, Z, name="1−Z"))
+        added = node(tg.mul(one_minus, N, name="(1−Z)×N"))       # the valve letting the candidate in
+        node(tg.add(kept, added, name="H_t"))
+        for n in made:
+            nodes[n.name] = n
+
+
 class PaperLSTM(Cell):
     """Seed 000's cell (eqs 1-10): one sequence, scalar gates with peepholes.
 
@@ -502,12 +574,142 @@ class PaperLSTM(Cell):
             nodes[node.name] = node
 
 
-VARIANTS = {"blog": BlogLSTM, "paper": PaperLSTM, "peephole": PeepholeLSTM, "rnn": VanillaRNN}
+# --- stacks of layers -------------------------------------------------------------
+
+_SUPERSCRIPTS = str.maketrans("0123456789()", "⁰¹²³⁴⁵⁶⁷⁸⁹⁽⁾")
 
 
-def make_cell(variant, input_size, hidden_size, seed=0, **options):
+def layer_key(layer, key):
+    """The key of a stacked cell's parameter or state: ``layer_key(2, "W_ix")`` -> "layer2.W_ix"."""
+    return f"layer{layer}.{key}"
+
+
+class Stacked(Cell):
+    """Cells stacked in layers: layer l's output at step t (H_t, h_t, z_h) is layer l+1's
+    input at the same step, as seed 001 says of a multi-layered network; each layer keeps
+    its own state (H and C) from step to step. The top layer's output is the stack's.
+
+    Every node sits in a scope per layer and per step, e.g. ``layer=2/t=3/forget gate``.
+    Parameters, initial states and step-dict entries are keyed per layer ("layer2.W_ix",
+    "layer2.H0", ``run.steps[2]["layer2.F"]``); the parameters are drawn with the layer as a
+    superscript (W_ix⁽²⁾). The input keeps its name ("X"). Layers 1-based, like the steps.
+
+    >>> stack = Stacked([BlogLSTM(3, 4, seed=0), VanillaRNN(4, 2, seed=1)])
+    >>> run = stack.unroll(np.ones((2, 5, 3)))           # T=2 steps, r=5 rows, d=3
+    >>> run.outputs[0].shape, run.steps[1]["layer1.F"].scope, list(run.initial_state)
+    ((5, 2), ('layer=1', 't=2', 'forget gate'), ['layer1.H0', 'layer1.C0', 'layer2.h0'])
+    """
+
+    def __init__(self, layers):
+        layers = list(layers)
+        if not layers or not all(isinstance(c, Cell) and not isinstance(c, Stacked) for c in layers):
+            raise TypeError(f"Stacked: give a non-empty list of cells (BlogLSTM, GRU, ...), got {layers!r}")
+        for l, (below, above) in enumerate(zip(layers, layers[1:]), start=1):
+            if above.input_size != below.hidden_size:
+                raise tg.ShapeError(f"Stacked: layer {l + 1} ({type(above).__name__}) takes inputs of size "
+                                    f"{above.input_size} but layer {l} ({type(below).__name__}) outputs size "
+                                    f"{below.hidden_size}; they must be equal")
+            if (above.input_shape(1) == (above.input_size,)) != (below.input_shape(1) == (below.input_size,)):
+                raise ValueError("Stacked: PaperLSTM (one sequence, no batch axis) cannot be stacked with "
+                                 "batched cells")
+            if above.dtype != below.dtype:
+                raise tg.DtypeError(f"Stacked: layer {l} computes in {below.dtype}, layer {l + 1} in {above.dtype}")
+        self._layers = layers
+        first, top = layers[0], layers[-1]
+        self.input_size, self.hidden_size, self.dtype, self.seed = first.input_size, top.hidden_size, first.dtype, first.seed
+        self.INPUT, self.OUTPUT = first.INPUT, layer_key(len(layers), top.OUTPUT)
+        self.STATE = {layer_key(l, k): layer_key(l, v) for l, c in enumerate(layers, 1) for k, v in c.STATE.items()}
+        self._params = {}
+        for l, cell in enumerate(layers, start=1):
+            for key, node in cell.parameters().items():
+                if not node.name.endswith("⁾"):
+                    node.named(f"{node.name}{f'({l})'.translate(_SUPERSCRIPTS)}")
+                self._params[layer_key(l, key)] = node
+
+    @classmethod
+    def of(cls, variant, input_size, hidden_size, num_layers, seed=0, **options):
+        """``num_layers`` cells of one variant: layer 1 maps ``input_size`` to ``hidden_size``,
+        the others ``hidden_size`` to ``hidden_size`` (as torch.nn.LSTM(num_layers=L)). Layer 1
+        is drawn from ``seed`` (the same as an unstacked cell), layer l from the seed [seed, l]."""
+        num_layers = _check_size(num_layers, "num_layers", "Stacked")
+        cls_ = VARIANTS[variant]
+        return cls([cls_(input_size if l == 1 else hidden_size, hidden_size, seed=seed if l == 1 else [seed, l],
+                         **options) for l in range(1, num_layers + 1)])
+
+    @property
+    def layers(self):
+        """The cells, bottom (layer 1) to top."""
+        return list(self._layers)
+
+    @property
+    def num_layers(self):
+        return len(self._layers)
+
+    def __repr__(self):
+        return f"Stacked([{', '.join(map(repr, self._layers))}])"
+
+    def parameter_shapes(self):
+        """key -> shape of every layer's parameters ("layer1.W_ix", ...), in ``parameters()``'s order."""
+        return {k: p.shape for k, p in self._params.items()}
+
+    def input_shape(self, batch):
+        return self._layers[0].input_shape(batch)
+
+    def input_shape_text(self, sequence=False):
+        return self._layers[0].input_shape_text(sequence)
+
+    def state_shape(self, batch):
+        """The shape of the top layer's output (what the targets are compared with)."""
+        return self._layers[-1].state_shape(batch)
+
+    def state_shapes(self, batch):
+        return {layer_key(l, k): shape for l, c in enumerate(self._layers, 1)
+                for k, shape in c.state_shapes(batch).items()}
+
+    def _batch_of(self, x_shape):
+        return self._layers[0]._batch_of(x_shape)
+
+    def initial(self, batch, initial_state=None):
+        """Every layer's t=0 state, keyed "layer1.H0", ...; each layer's inside its scope "layer=l"."""
+        given = dict(initial_state or {})
+        unknown = sorted(set(given) - set(self.STATE))
+        if unknown:
+            raise ValueError(f"Stacked: unknown initial state {unknown}; expected keys {list(self.STATE)}")
+        state = {}
+        for l, cell in enumerate(self._layers, start=1):
+            mine = {k: given[layer_key(l, k)] for k in cell.STATE if layer_key(l, k) in given}
+            with tg.scope(f"layer={l}"):
+                state.update({layer_key(l, k): v for k, v in cell.initial(batch, mine).items()})
+        return state
+
+    def step(self, x_t, state=None, t=1):
+        """Build step ``t`` of every layer (scopes "layer=l/t=t"): layer l's output is layer
+        l+1's input. Returns the step's dict keyed "layer1.I", ..., plus the input "X"."""
+        x_shape = np.shape(x_t.value if isinstance(x_t, tg.Node) else x_t)
+        if len(x_shape) != len(self.input_shape(1)):
+            raise tg.ShapeError(f"Stacked: input {self.INPUT!r} at t={t} must have shape {self.input_shape_text()}, "
+                                f"got {x_shape}")
+        previous = self._previous(state, self._batch_of(x_shape))
+        nodes, x = {}, x_t
+        for l, cell in enumerate(self._layers, start=1):
+            mine = {k: previous[layer_key(l, k)] for k in cell.STATE}
+            with tg.scope(f"layer={l}"):
+                inner = cell.step(x, mine, t)
+            nodes.update({layer_key(l, k): v for k, v in inner.items()})
+            x = inner[cell.OUTPUT]
+        nodes[self.INPUT] = nodes[layer_key(1, self._layers[0].INPUT)]
+        return nodes
+
+
+VARIANTS = {"blog": BlogLSTM, "paper": PaperLSTM, "peephole": PeepholeLSTM, "rnn": VanillaRNN, "gru": GRU}
+
+
+def make_cell(variant, input_size, hidden_size, seed=0, num_layers=1, **options):
     """A cell by variant name: ``make_cell("blog", d, h)``; options go to the class
-    (``dtype``; for "paper" also the activations ``f_iota`` ... ``f_h``)."""
+    (``dtype``; for "paper" also the activations ``f_iota`` ... ``f_h``). With
+    ``num_layers`` L > 1, a ``Stacked`` of L such cells (``Stacked.of``)."""
     if variant not in VARIANTS:
         raise ValueError(f"make_cell: unknown variant {variant!r}; choose one of {list(VARIANTS)}")
+    if num_layers != 1:
+        return Stacked.of(variant, input_size, hidden_size, num_layers, seed=seed, **options)
     return VARIANTS[variant](input_size, hidden_size, seed=seed, **options)

@@ -65,6 +65,8 @@ NOTATION = {
                          {"C0": "C_t-1", "H0": "H_t-1", "X": "X_t"}),
     "paper": Notation("s", "s0", "z_h", "z_h0", ("g_φ s", "g_ι z_c"),
                       {"s0": "s(t-1)", "z_h0": "z_h(t-1)", "x": "x(t)", "s": "s(t)", "z_h": "z_h(t)"}),
+    # the GRU's H is its memory and its output at once: the pipe H_t-1 → × → + → H_t
+    "gru": Notation("H_t", "H0", "H_t", "H0", ("Z×H", "(1−Z)×N"), {"H0": "H_t-1", "X": "X_t"}),
     "rnn": Notation("", "", "h_t", "h0", (), {"h0": "h_t-1", "X": "X_t"},
                     hidden_path=("h W_h", "X W_x + h W_h", "X W_x + h W_h + b"), name_valves=False),
 }
@@ -282,7 +284,8 @@ def cell(source="blog", grads=False, highlight=None, visited=None, edge_grads=No
 
 
 #: the gate networks of a cell from left to right, as seed 002 draws them
-_GATE_ORDER = ("forget gate", "input gate", "new memory", "input value", "output gate")
+_GATE_ORDER = ("forget gate", "input gate", "new memory", "input value", "output gate",
+               "update gate", "reset gate", "candidate")
 _ROW_PORTS = {"tailport": "e", "headport": "w"}
 
 
@@ -357,7 +360,7 @@ def unrolled(source="blog", steps=4, grads=False, highlight=None, visited=None, 
 
 
 _TITLES = {"blog": "BlogLSTM (seed 001)", "paper": "PaperLSTM (seed 000)",
-           "peephole": "PeepholeLSTM (seed 002)", "rnn": "VanillaRNN"}
+           "peephole": "PeepholeLSTM (seed 002)", "rnn": "VanillaRNN", "gru": "GRU (PyTorch's convention)"}
 _VIEW_FUNCTIONS = {"ops": ops, "cell": cell, "unrolled": unrolled}
 
 

@@ -25,7 +25,7 @@ from .cells import VARIANTS, PaperLSTM, check_arrays
 from .losses import LOSSES
 
 #: The parameter whose shape tells each variant's sizes (input size, hidden size).
-SIZE_KEY = {"blog": "W_ix", "peephole": "W_ix", "rnn": "W_x", "paper": "W_c"}
+SIZE_KEY = {"blog": "W_ix", "peephole": "W_ix", "rnn": "W_x", "paper": "W_c", "gru": "W_rx"}
 
 
 def cell_sizes(variant, params):

@@ -156,8 +156,8 @@ def test_bad_initial_states_and_settings_are_refused_clearly():
         cell.unroll(np.ones((1, 4, 3)), initial_state={"C0": np.zeros((2, 4))})
     with pytest.raises(tg.DtypeError, match="float32"):
         cell.unroll([tg.tensor(np.ones((4, 3)), dtype="float32")])
-    with pytest.raises(ValueError, match="unknown variant 'gru'"):
-        make_cell("gru", 3, 2)
+    with pytest.raises(ValueError, match="unknown variant 'lstm'"):
+        make_cell("lstm", 3, 2)
     with pytest.raises(ValueError, match="hidden_size must be a positive integer, got 0"):
         VanillaRNN(3, 0)
 

@@ -47,6 +47,8 @@ CASES = [
     ("peephole", 2, 3, 2, "mse", {}),
     ("rnn", 1, 1, 1, "mse", {}),
     ("rnn", 3, 2, 3, "ce", {}),
+    ("gru", 1, 1, 1, "mse", {}),
+    ("gru", 3, 2, 2, "ce", {}),
     ("paper", 1, 1, None, "mse", {}),
     ("paper", 3, 2, None, "ce", {}),
     ("paper", 2, 3, None, "mse", {"f_iota": "tanh", "f_phi": "identity", "f_omega": "tanh",

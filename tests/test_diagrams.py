@@ -13,9 +13,10 @@ from tinygraph.draw import grad_norm
 
 SVG = "{http://www.w3.org/2000/svg}"
 GATES = {"blog": ["F", "I", "C_i", "O"], "peephole": ["F", "I", "C_i", "O"],
-         "paper": ["g_φ", "g_ι", "z_c", "g_ω"], "rnn": []}
+         "paper": ["g_φ", "g_ι", "z_c", "g_ω"], "rnn": [], "gru": ["Z", "R", "N"]}
 STATES = {"blog": ["C_t-1", "H_t-1", "X_t", "C_t", "H_t"], "peephole": ["C_t-1", "H_t-1", "X_t", "C_t", "H_t"],
-          "paper": ["s(t-1)", "z_h(t-1)", "x(t)", "s(t)", "z_h(t)"], "rnn": ["h_t-1", "X_t", "h_t"]}
+          "paper": ["s(t-1)", "z_h(t-1)", "x(t)", "s(t)", "z_h(t)"], "rnn": ["h_t-1", "X_t", "h_t"],
+          "gru": ["H_t-1", "X_t", "H_t"]}
 
 
 class Svg:
@@ -78,7 +79,9 @@ def test_cell_view_names_gates_and_states_in_the_texts_notation(variant):
         assert name in texts, f"{variant}: {name} missing from the cell view"
     assert any("one cell" in label for label in svg.cluster_labels())
     symbols = [t for t in texts if t in ("×", "+", "σ", "tanh")]
-    if variant != "rnn":
+    if variant == "gru":                                   # Z×H, R×(H W_nh + b_nh), (1−Z)×N
+        assert symbols.count("×") == 2 and symbols.count("+") == 1 and symbols.count("σ") == 2
+    elif variant != "rnn":
         assert symbols.count("×") == 3 and symbols.count("+") == 1 and symbols.count("σ") == 3
 
 
@@ -109,7 +112,7 @@ def test_cell_view_hidden_path_runs_straight_along_the_bottom_row(variant, grads
     assert abs(ys[0] - ys[1]) <= 1.0, ys
     if variant != "rnn":                                   # the gates sit above the hidden row
         gates = [svg.centre_y(v.id) for v in dot.vertices if v.kind == "group" and v.name != "loss"]
-        assert len(gates) == 4 and max(gates) < min(ys)
+        assert len(gates) == len(GATES[variant]) and max(gates) < min(ys)
 
 
 @pytest.mark.parametrize("grads", [False, True])
@@ -220,7 +223,8 @@ def test_ops_view_shows_every_named_intermediate_and_parameter(variant):
         assert node.name in texts
     scopes = {"blog": ["input gate", "forget gate", "output gate", "new memory"],
               "peephole": ["input gate", "forget gate", "output gate", "new memory"],
-              "paper": ["input gate", "forget gate", "output gate", "input value"], "rnn": []}[variant]
+              "paper": ["input gate", "forget gate", "output gate", "input value"], "rnn": [],
+              "gru": ["reset gate", "update gate", "candidate"]}[variant]
     assert set(scopes + ["t=1", "loss"]) <= set(svg.cluster_labels())
 
 

@@ -154,7 +154,7 @@ def test_cli_train_refuses_bad_parameters_file_and_bad_arguments(tmp_path, capsy
                  "--out", str(tmp_path / "o"), "--load", str(tmp_path / "p.npz")])
     assert code == 1
     assert "has shape (2, 5), expected (2, 4)" in capsys.readouterr().err
-    for bad in (["--steps", "-1"], ["--hidden", "0"], ["--clip", "0"], ["--model", "gru"]):
+    for bad in (["--steps", "-1"], ["--hidden", "0"], ["--clip", "0"], ["--model", "lstm"]):
         with pytest.raises(SystemExit) as info:
             main(["train", *bad])
         assert info.value.code == 2

@@ -1,0 +1,216 @@
+"""Stacked cells and the GRU: scopes and keys per layer, gradients against finite
+differences (float64), forward values against numpy, and against torch.nn.LSTM / nn.GRU
+(num_layers = L) with weights copied by hand, when PyTorch is installed."""
+import numpy as np
+import pytest
+
+import tinygraph as tg
+from lstm.cells import GRU, VARIANTS, BlogLSTM, PaperLSTM, Stacked, VanillaRNN, make_cell
+from lstm.losses import LOSSES
+
+
+def stacked_loss(make, T, batch, loss, seed=0):
+    """(f, arrays, names) for gradcheck: f(*nodes) builds the stack with the given parameter,
+    input and initial-state Nodes, unrolls it T steps and returns the loss."""
+    rng = np.random.default_rng(seed)
+    cell = make()
+    params = cell.parameters()
+    state_shapes = cell.state_shapes(batch)
+    arrays = [p.value for p in params.values()]
+    arrays.append(rng.standard_normal((T,) + cell.input_shape(batch)))
+    arrays += [0.5 * rng.standard_normal(shape) for shape in state_shapes.values()]
+    names = list(params) + [cell.INPUT] + list(state_shapes)
+    out = cell.state_shape(batch)
+    targets = (rng.integers(0, out[-1], size=(T,) + out[:-1]) if loss == "ce"
+               else rng.uniform(-0.9, 0.9, size=(T,) + out))
+
+    def f(*nodes):
+        k = len(params)
+        layers = []
+        for l, layer in enumerate(cell.layers, start=1):
+            given = {key: nodes[list(params).index(f"layer{l}.{key}")] for key in layer.parameters()}
+            layers.append(type(layer)(layer.input_size, layer.hidden_size, parameters=given))
+        run = Stacked(layers).unroll([nodes[k][t] for t in range(T)], initial_state=dict(zip(state_shapes, nodes[k + 1:])))
+        return LOSSES[loss](run, targets)
+
+    return f, arrays, names
+
+
+STACKS = {
+    "blog x2": lambda: make_cell("blog", 2, 3, num_layers=2, seed=1),
+    "gru x3": lambda: make_cell("gru", 2, 2, num_layers=3, seed=2),
+    "rnn over peephole over gru": lambda: Stacked([GRU(3, 2, seed=3), make_cell("peephole", 2, 3, seed=4),
+                                                    VanillaRNN(3, 2, seed=5)]),
+    "paper x2": lambda: make_cell("paper", 2, 2, num_layers=2, seed=6),
+}
+
+
+@pytest.mark.parametrize("loss", ["mse", "ce"])
+@pytest.mark.parametrize("name", list(STACKS))
+def test_stacked_gradients_match_finite_differences_for_every_parameter_input_and_initial_state(name, loss):
+    batch = None if name.startswith("paper") else 2
+    f, arrays, names = stacked_loss(STACKS[name], T=3, batch=batch, loss=loss)
+    report = tg.gradcheck(f, arrays, names=names)
+    assert [row.name for row in report.rows] == names
+    report.raise_if_failed()
+
+
+@pytest.mark.parametrize("loss", ["mse", "ce"])
+@pytest.mark.parametrize("d, h, r, T", [(1, 1, 1, 1), (3, 2, 2, 4)])
+def test_gru_gradients_match_finite_differences(d, h, r, T, loss):
+    f, arrays, names = stacked_loss(lambda: Stacked([GRU(d, h, seed=7)]), T=T, batch=r, loss=loss)
+    tg.gradcheck(f, arrays, names=names).raise_if_failed()
+
+
+def sigmoid(a):
+    return 1 / (1 + np.exp(-a))
+
+
+def test_gru_forward_follows_the_equations_written_in_numpy():
+    cell = GRU(3, 4, seed=0)
+    p = {k: n.value for k, n in cell.parameters().items()}
+    X = np.random.default_rng(1).standard_normal((5, 2, 3))
+    run = cell.unroll(X)
+    H = np.zeros((2, 4))
+    for t in range(5):
+        R = sigmoid(X[t] @ p["W_rx"] + H @ p["W_rh"] + p["b_r"])
+        Z = sigmoid(X[t] @ p["W_zx"] + H @ p["W_zh"] + p["b_z"])
+        N = np.tanh(X[t] @ p["W_nx"] + p["b_nx"] + R * (H @ p["W_nh"] + p["b_nh"]))
+        H = (1 - Z) * N + Z * H
+        np.testing.assert_allclose(run.outputs[t].value, H, rtol=1e-14, atol=1e-14)
+        np.testing.assert_allclose(run.steps[t]["Z"].value, Z, rtol=1e-14, atol=1e-14)
+
+
+def test_stacked_layer_feeds_the_next_layer_at_the_same_step_and_keeps_its_own_state():
+    stack = make_cell("blog", 3, 4, num_layers=2, seed=0)
+    run = stack.unroll(np.random.default_rng(0).standard_normal((3, 2, 3)))
+    for t, step in enumerate(run.steps, start=1):
+        assert step["layer2.X"] is step["layer1.H_t"]                       # same step t
+        assert step["layer2.F"].scope == ("layer=2", f"t={t}", "forget gate")
+        assert step["layer1.C_t"].scope == ("layer=1", f"t={t}")
+        assert run.outputs[t - 1] is step["layer2.H_t"]
+        if t > 1:
+            assert step["layer1.F×C"].inputs[1] is run.steps[t - 2]["layer1.C_t"]
+    assert step["X"] is step["layer1.X"]
+    assert list(run.final_state) == ["layer1.H0", "layer1.C0", "layer2.H0", "layer2.C0"]
+    assert run.initial_state["layer2.C0"].scope == ("layer=2",)
+    # the layer cells on their own compute the same numbers
+    alone = stack.layers[0].unroll(np.stack([s["X"].value for s in run.steps]))
+    np.testing.assert_array_equal(alone.outputs[-1].value, run.steps[-1]["layer1.H_t"].value)
+
+
+def test_stacked_parameters_are_keyed_and_drawn_per_layer_and_layer_one_equals_the_plain_cell():
+    stack = make_cell("gru", 3, 4, num_layers=3, seed=5)
+    params = stack.parameters()
+    assert list(params)[:2] == ["layer1.W_rx", "layer1.W_zx"] and len(params) == 30
+    assert params["layer3.W_nh"].name == "W_nh⁽³⁾" and params["layer1.b_r"].name == "b_r⁽¹⁾"
+    assert params["layer1.W_rx"].shape == (3, 4) and params["layer2.W_rx"].shape == (4, 4)
+    np.testing.assert_array_equal(params["layer1.W_rx"].value, GRU(3, 4, seed=5).parameters()["W_rx"].value)
+    assert not np.array_equal(params["layer2.W_rh"].value, params["layer3.W_rh"].value)
+    assert make_cell("blog", 3, 4, num_layers=1).num_layers == 1 and stack.num_layers == 3
+
+
+def test_bad_stacks_are_refused_naming_the_layers():
+    with pytest.raises(tg.ShapeError, match=r"layer 2 \(BlogLSTM\) takes inputs of size 3 but layer 1 "
+                                            r"\(GRU\) outputs size 4"):
+        Stacked([GRU(2, 4), BlogLSTM(3, 4)])
+    with pytest.raises(ValueError, match="PaperLSTM"):
+        Stacked([PaperLSTM(2, 3), BlogLSTM(3, 4)])
+    with pytest.raises(TypeError, match="non-empty list of cells"):
+        Stacked([])
+    with pytest.raises(ValueError, match="num_layers must be a positive integer, got 0"):
+        make_cell("rnn", 2, 3, num_layers=0)
+    with pytest.raises(ValueError, match=r"unknown initial state \['layer3.H0'\]"):
+        make_cell("blog", 2, 3, num_layers=2).unroll(np.ones((1, 1, 2)), initial_state={"layer3.H0": np.zeros((1, 3))})
+
+
+# --- against PyTorch, weights copied by hand (gate order i, f, g, o and r, z, n) --------
+
+def torch_problem(torch, d, h, r, T, seed):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((T, r, d))
+    Y = rng.uniform(-0.9, 0.9, size=(T, r, h))
+    return X, Y, torch.tensor(X, requires_grad=True)
+
+
+def ours(cell, X, Y, state):
+    state = {k: tg.parameter(v, name=k) for k, v in state.items()}
+    x = [tg.parameter(x_t, name="X") for x_t in X]
+    run = cell.unroll(x, initial_state=state)
+    L = LOSSES["mse"](run, Y)
+    tg.backward(L)
+    return L, np.stack([n.grad for n in x]), {k: n.grad for k, n in state.items()}
+
+
+def test_stacked_blog_lstm_equals_torch_lstm_with_num_layers_to_1e_10():
+    torch = pytest.importorskip("torch")
+    d, h, r, T, L = 3, 4, 2, 5, 3
+    cell = make_cell("blog", d, h, num_layers=L, seed=3)
+    X, Y, x = torch_problem(torch, d, h, r, T, seed=4)
+    rng = np.random.default_rng(5)
+    H0, C0 = 0.5 * rng.standard_normal((2, L, r, h))
+    net = torch.nn.LSTM(d, h, num_layers=L, dtype=torch.float64)
+    p = {k: n.value for k, n in cell.parameters().items()}
+    with torch.no_grad():
+        for l in range(L):
+            gates = ("i", "f", "c", "o")
+            w = lambda part: torch.from_numpy(np.concatenate([p[f"layer{l + 1}.W_{g}{part}"].T for g in gates]))
+            getattr(net, f"weight_ih_l{l}").copy_(w("x"))
+            getattr(net, f"weight_hh_l{l}").copy_(w("h"))
+            getattr(net, f"bias_ih_l{l}").copy_(torch.from_numpy(np.concatenate([p[f"layer{l + 1}.b_{g}"] for g in gates])))
+            getattr(net, f"bias_hh_l{l}").zero_()
+    h0, c0 = torch.tensor(H0, requires_grad=True), torch.tensor(C0, requires_grad=True)
+    out, _ = net(x, (h0, c0))
+    loss = 0.5 * ((out - torch.from_numpy(Y)) ** 2).sum()
+    loss.backward()
+    state = {f"layer{l + 1}.{k}": v[l] for l in range(L) for k, v in (("H0", H0), ("C0", C0))}
+    value, gX, gstate = ours(cell, X, Y, state)
+    assert value.item() == pytest.approx(loss.item(), rel=1e-12)
+    close = dict(rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(gX, x.grad.numpy(), **close)
+    for l in range(L):
+        np.testing.assert_allclose(gstate[f"layer{l + 1}.H0"], h0.grad.numpy()[l], **close)
+        np.testing.assert_allclose(gstate[f"layer{l + 1}.C0"], c0.grad.numpy()[l], **close)
+        blocks = np.split(getattr(net, f"weight_hh_l{l}").grad.numpy(), 4)
+        for k, g in enumerate(("i", "f", "c", "o")):
+            np.testing.assert_allclose(cell.parameters()[f"layer{l + 1}.W_{g}h"].grad, blocks[k].T, **close)
+        np.testing.assert_allclose(cell.parameters()[f"layer{l + 1}.b_o"].grad,
+                                   np.split(getattr(net, f"bias_hh_l{l}").grad.numpy(), 4)[3], **close)
+
+
+@pytest.mark.parametrize("L", [1, 2])
+def test_gru_equals_torch_gru_to_1e_10(L):
+    torch = pytest.importorskip("torch")
+    d, h, r, T = 3, 4, 2, 5
+    cell = make_cell("gru", d, h, num_layers=L, seed=8)
+    X, Y, x = torch_problem(torch, d, h, r, T, seed=9)
+    H0 = 0.5 * np.random.default_rng(10).standard_normal((L, r, h))
+    net = torch.nn.GRU(d, h, num_layers=L, dtype=torch.float64)
+    p = {k: n.value for k, n in cell.parameters().items()}
+    key = (lambda l, k: k) if L == 1 else (lambda l, k: f"layer{l + 1}.{k}")
+    with torch.no_grad():
+        for l in range(L):
+            stack = lambda names: torch.tensor(np.concatenate([p[key(l, n)] if n.startswith("b") else p[key(l, n)].T
+                                                                   for n in names]))
+            getattr(net, f"weight_ih_l{l}").copy_(stack(("W_rx", "W_zx", "W_nx")))   # torch: r, z, n
+            getattr(net, f"weight_hh_l{l}").copy_(stack(("W_rh", "W_zh", "W_nh")))
+            getattr(net, f"bias_ih_l{l}").copy_(torch.cat([stack(("b_r", "b_z")), torch.tensor(p[key(l, "b_nx")])]))
+            getattr(net, f"bias_hh_l{l}").copy_(torch.cat([torch.zeros(2 * h, dtype=torch.float64),
+                                                           torch.tensor(p[key(l, "b_nh")])]))
+    h0 = torch.tensor(H0, requires_grad=True)
+    out, _ = net(x, h0)
+    loss = 0.5 * ((out - torch.from_numpy(Y)) ** 2).sum()
+    loss.backward()
+    state = {key(l, "H0"): H0[l] for l in range(L)}
+    value, gX, gstate = ours(cell, X, Y, state)
+    assert value.item() == pytest.approx(loss.item(), rel=1e-12)
+    close = dict(rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(gX, x.grad.numpy(), **close)
+    for l in range(L):
+        np.testing.assert_allclose(gstate[key(l, "H0")], h0.grad.numpy()[l], **close)
+        ih = np.split(getattr(net, f"weight_ih_l{l}").grad.numpy(), 3)
+        hh_b = np.split(getattr(net, f"bias_hh_l{l}").grad.numpy(), 3)
+        for k, g in enumerate("rzn"):
+            np.testing.assert_allclose(cell.parameters()[key(l, f"W_{g}x")].grad, ih[k].T, **close)
+        np.testing.assert_allclose(cell.parameters()[key(l, "b_nh")].grad, hh_b[2], **close)
+        np.testing.assert_allclose(cell.parameters()[key(l, "b_z")].grad, hh_b[1], **close)
