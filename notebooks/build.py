@@ -1,28 +1,44 @@
-"""Build the teaching notebooks from their sources in notebooks/src/.
+"""Build the teaching notebooks, and their student copies, from the sources in notebooks/src/.
 
 Each source is a Python file in the "percent" format that Jupytext and VS Code use:
 ``# %%`` starts a code cell, ``# %% [markdown]`` a Markdown cell whose lines start with
 ``# ``. The .ipynb files are written with no outputs, so git holds only what a person
 wrote. Edit the source, then run::
 
-    .venv/bin/python notebooks/build.py            # rewrite notebooks/*.ipynb
-    .venv/bin/python notebooks/build.py --check    # exit 1 if a notebook is out of date
+    .venv/bin/python notebooks/build.py            # rewrite notebooks/*.ipynb and notebooks/student/*.ipynb
+    .venv/bin/python notebooks/build.py --check    # exit 1 if a notebook or a student copy is out of date
+
+Exercises. Inside a cell, the lines between ``### BEGIN SOLUTION`` and ``### END SOLUTION``
+are the answer. ``notebooks/NN_name.ipynb`` keeps them (the test suite runs it with the
+answers filled in); ``notebooks/student/NN_name.ipynb`` gets a blank instead: in a code cell
+``name = ...`` when the answer only assigns values to names, else
+``raise NotImplementedError("your answer here")``; in a Markdown cell *Your answer here.*
+The committed notebook keeps the markers of a code cell (they are comments) and drops those
+of a Markdown cell (they would render as headings).
 
 tests/test_notebooks_clean.py runs the check.
 """
 import argparse
+import ast
 import re
 import sys
+import textwrap
 from pathlib import Path
 
 import nbformat
 
 HERE = Path(__file__).resolve().parent
 SOURCES = HERE / "src"
+STUDENT = HERE / "student"
 METADATA = {
     "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
     "language_info": {"name": "python"},
 }
+BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
+BLANK = 'raise NotImplementedError("your answer here")'
+BLANK_MARKDOWN = "*Your answer here.*"
+STUDENT_NOTE = ("> **Student copy.** Each cell that says *your answer here* is an exercise: fill it in, "
+                "then run the check cell after it, which says in words what is still wrong.")
 
 
 def cells_of(text):
@@ -51,18 +67,83 @@ def cells_of(text):
     return cells
 
 
-def notebook_of(source):
-    """The notebook (nbformat v4, no outputs, stable cell ids) built from one source file."""
+def solution_blocks(body):
+    """Split a cell's source into text and solution blocks: a list of (is_solution, lines,
+    indent of the BEGIN marker). Raises ValueError on a marker without its partner."""
+    parts, lines, inside, indent = [], [], False, ""
+    for line in body.split("\n"):
+        stripped = line.strip()
+        if stripped in (BEGIN, END):
+            if (stripped == BEGIN) == inside:
+                raise ValueError(f"{stripped!r} {'inside' if inside else 'outside'} a solution block:\n{body}")
+            parts.append((inside, lines, indent))
+            lines, inside, indent = [], not inside, line[: len(line) - len(line.lstrip())]
+        else:
+            lines.append(line)
+    if inside:
+        raise ValueError(f"{BEGIN!r} without {END!r}:\n{body}")
+    parts.append((False, lines, ""))
+    return parts
+
+
+def _value_names(lines):
+    """The names a solution assigns, when all it does is ``name = value`` (else None)."""
+    try:
+        statements = ast.parse(textwrap.dedent("\n".join(lines))).body
+    except SyntaxError:
+        return None
+    if not statements or not all(isinstance(s, ast.Assign) and len(s.targets) == 1
+                                 and isinstance(s.targets[0], ast.Name) for s in statements):
+        return None
+    return [s.targets[0].id for s in statements]
+
+
+def blank(lines, indent, kind):
+    """What a student sees in place of one solution block."""
+    if kind == "markdown":
+        return [BLANK_MARKDOWN]
+    names = _value_names(lines)
+    if names:
+        return [f"{indent}{name} = ...  # your answer here" for name in names]
+    return [indent + BLANK]
+
+
+def student_body(body, kind):
+    """A cell's source as the student copy shows it: every solution block blanked."""
+    out = []
+    for is_solution, lines, indent in solution_blocks(body):
+        out += blank(lines, indent, kind) if is_solution else lines
+    return "\n".join(out)
+
+
+def teacher_body(body, kind):
+    """A cell's source as the committed notebook shows it: the answers, and in Markdown
+    no markers."""
+    parts = solution_blocks(body)
+    if kind == "code" or len(parts) == 1:
+        return body
+    return "\n".join(line for _, lines, _ in parts for line in lines)
+
+
+def notebook_of(source, student=False):
+    """The notebook (nbformat v4, no outputs, stable cell ids) built from one source file;
+    ``student``: the copy with every solution blanked."""
     nb = nbformat.v4.new_notebook(metadata=METADATA)
-    for k, (kind, body) in enumerate(cells_of(source.read_text(encoding="utf-8"))):
+    cells = cells_of(source.read_text(encoding="utf-8"))
+    exercises = False
+    for k, (kind, body) in enumerate(cells):
+        text = student_body(body, kind) if student else teacher_body(body, kind)
+        exercises |= len(solution_blocks(body)) > 1
         make = nbformat.v4.new_markdown_cell if kind == "markdown" else nbformat.v4.new_code_cell
-        nb.cells.append(make(body, id=f"{source.stem[:3]}{k:03d}"))
+        nb.cells.append(make(text, id=f"{source.stem[:3]}{k:03d}"))
+    if student and exercises and nb.cells and nb.cells[0].cell_type == "markdown":
+        nb.cells[0].source += "\n\n" + STUDENT_NOTE
     nbformat.validate(nb)
     return nb
 
 
-def target_of(source):
-    return HERE / f"{source.stem}.ipynb"
+def target_of(source, student=False):
+    return (STUDENT if student else HERE) / f"{source.stem}.ipynb"
 
 
 def render(nb):
@@ -71,16 +152,19 @@ def render(nb):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="only check that every notebook is up to date")
+    parser.add_argument("--check", action="store_true",
+                        help="only check that every notebook and student copy is up to date")
     args = parser.parse_args(argv)
     stale = []
     for source in sorted(SOURCES.glob("*.py")):
-        text, target = render(notebook_of(source)), target_of(source)
-        if target.exists() and target.read_text(encoding="utf-8") == text:
-            continue
-        stale.append(target.name)
-        if not args.check:
-            target.write_text(text, encoding="utf-8")
+        for student in (False, True):
+            text, target = render(notebook_of(source, student)), target_of(source, student)
+            if target.exists() and target.read_text(encoding="utf-8") == text:
+                continue
+            stale.append(str(target.relative_to(HERE)))
+            if not args.check:
+                target.parent.mkdir(exist_ok=True)
+                target.write_text(text, encoding="utf-8")
     verb = "out of date" if args.check else "written"
     print(f"{len(stale)} notebook(s) {verb}" + (": " + ", ".join(stale) if stale else ""))
     return 1 if args.check and stale else 0

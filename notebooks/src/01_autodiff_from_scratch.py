@@ -87,25 +87,36 @@ for node in tg.topological_order(L):
 #
 # The order matters: we may only use $\bar v$ once *all* of $v$'s consumers have sent
 # their part. The reversed topological order guarantees exactly that.
+#
+# **Exercise 1.1.** Write the five lines in numpy, with the values `x.value`, `y.value`,
+# `v.value` of the graph (the check cell below compares them with tinygraph's).
 
 # %%
 L_bar = 1.0
+### BEGIN SOLUTION
 v_bar = L_bar * (1 - np.tanh(v.value) ** 2)
 u_bar = v_bar
 z_bar = v_bar
 x_bar = u_bar * y.value
 y_bar = u_bar * x.value
-print(f"by hand: x̄ = {x_bar:.6f}, ȳ = {y_bar:.6f}, z̄ = {z_bar:.6f}")
+### END SOLUTION
 
 # %% [markdown]
 # ### By tinygraph
 #
 # `tg.backward(L)` runs the same sweep and stores $\bar n$ in `n.grad` for every node $n$.
+# The check: each of your gradients against tinygraph's.
 
 # %%
+from lstm.exercises import check
+
 tg.backward(L)
 print(f"tinygraph: x̄ = {x.grad:.6f}, ȳ = {y.grad:.6f}, z̄ = {z.grad:.6f}")
-assert np.allclose([x.grad, y.grad, z.grad], [x_bar, y_bar, z_bar])
+check("v̄", v_bar, v.grad, hint="tanh'(v) = 1 - tanh²(v)")
+check("ū", u_bar, u.grad, hint="a sum passes its gradient on unchanged")
+check("z̄", z_bar, z.grad, hint="a sum passes its gradient on unchanged")
+check("x̄", x_bar, x.grad, hint="a product sends each factor the gradient times the other factor")
+check("ȳ", y_bar, y.grad, hint="a product sends each factor the gradient times the other factor")
 
 # %% [markdown]
 # ### One node at a time
@@ -157,6 +168,16 @@ assert report.ok
 #
 # This is why backward *accumulates*: a node's gradient is complete only when every
 # consumer has sent its part.
+#
+# **Exercise 1.2 (predict, then check).** With $a = 2$ and $b = 3$, how large is $\bar a$?
+# And how large would it be if backward *overwrote* a gradient instead of adding to it (the
+# second part to arrive wins; the product $a\,b$ is computed first, so its part arrives last)?
+
+# %%
+### BEGIN SOLUTION
+a_bar = 4.0                 # 1 through the +, b = 3 through the ×
+a_bar_if_overwritten = 3.0  # only the part from the × would be left
+### END SOLUTION
 
 # %%
 a = tg.parameter(2.0, name="a")
@@ -167,11 +188,14 @@ tg.draw(y2, edge_grads=True)
 
 # %% [markdown]
 # The red numbers on the edges are the gradients flowing back along them. The step at which
-# $a$ receives its gradient lists both parts:
+# $a$ receives its gradient lists both parts, in the order they arrive; the check reads them
+# from there:
 
 # %%
 print(diamond[diamond.index_of(a)])
-assert diamond.gradient(a) == 1 + b.value
+arrived = [g for _, _, g in diamond.details(diamond.index_of(a)).incoming]
+check("ā", a_bar, diamond.gradient(a), hint="add what the + sends and what the × sends")
+check("ā if overwritten", a_bar_if_overwritten, arrived[-1], hint="the last part to arrive alone")
 
 # %% [markdown]
 # ## 5. Broadcasting: a value copied along an axis
@@ -195,10 +219,21 @@ loss = tg.tanh(Y).sum().named("L")
 tg.backward(loss)
 
 Y_bar = 1 - np.tanh(Y.value) ** 2              # ∂L/∂Y, shape (4, 2)
-print("b̄ by hand :", Y_bar.sum(axis=0))
+
+# %% [markdown]
+# **Exercise 1.3.** From `Y_bar` and `X.value`, compute $\bar b$ (shape (2,)) and $\bar W$
+# (shape (3, 2)) with numpy.
+
+# %%
+### BEGIN SOLUTION
+b_bar = Y_bar.sum(axis=0)
+W_bar = X.value.T @ Y_bar
+### END SOLUTION
+
+# %%
 print("b̄ tinygraph:", bias.grad)
-assert np.allclose(bias.grad, Y_bar.sum(axis=0))
-assert np.allclose(W.grad, X.value.T @ Y_bar)
+check("b̄", b_bar, bias.grad, hint="the bias was copied to each of the 4 rows: sum over the rows")
+check("W̄", W_bar, W.grad, hint="for Y = X W, W̄ = Xᵀ Ȳ")
 
 # %% [markdown]
 # In the drawing, the bias (shape 2) meets the product (shape 4×2) at the `+`; the gradient
