@@ -14,23 +14,25 @@ Each printed equation is then evaluated on the TRUE upstream quantities (so one 
 equation does not make every later one look wrong) and compared with the TRUE value of
 its left-hand side; the corrected equation likewise. The report gives, per equation, the
 largest relative error max|formula − truth| / max|truth| over all steps and
-configurations, and a kind: "numbers" (the printed formula computes wrong numbers),
-"notation" (the numbers are right but a symbol, index, transpose or definition is not)
-or "ok". It also runs the whole backward through time as printed and corrected
+configurations, and a kind (``KINDS``): what each equation gets wrong, and why, is data,
+read from lstm/data/errata.toml (``RECORDS``); a finding that claims wrong numbers
+counts only where the numbers are measured wrong. It also runs the whole backward through time as printed and corrected
 (``lstm.paper.backward``) and compares every gradient, and checks BlogLSTM's closed
 form (``lstm.closed_form``) the same way.
 
 >>> result = run_check()
 >>> result.ok                     # the corrected closed forms equal autodiff
 True
->>> sorted({row.kind for row in result.rows})
-['notation', 'numbers', 'ok']
+>>> result.counts()["numbers"]
+['18', '21', '22', '25']
 """
 import json
 import re
 import textwrap
+import tomllib
 from collections import defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -179,145 +181,80 @@ def autodiff_truth(params, xs, ys, z_h0, s0, acts=None):
     return Truth(fwd, steps, gradients, forward_error)
 
 
-# --- the catalog: what each equation prints, what is correct, and why ----------------------
+# --- the errata records: lstm/data/errata.toml, the one source ---------------------------
+
+KINDS = ("numbers", "derivation", "notation", "transcription", "ok")
+"""The kinds of finding, most severe first: the printed formula computes wrong numbers; a
+step of the derivation is false while the final formula is right; a slip of notation; an
+artefact of our copy of the text (not the paper's slip); right as printed."""
+
+KIND_NAMES = {"numbers": "computes wrong numbers", "derivation": "a false derivation step, the final formula right",
+              "notation": "a notation slip, the numbers right", "transcription": "not the paper's slip: our copy's",
+              "ok": "right as printed"}
+
+RECORDS_PATH = Path(__file__).with_name("data") / "errata.toml"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing wrong with an equation: its ``kind`` (one of ``KINDS`` but "ok") and the
+    reason in plain words."""
+
+    kind: str
+    text: str
+
 
 @dataclass(frozen=True)
 class Entry:
-    """One checked equation: ``role`` is "formula" (the backward computes with it),
-    "definition" (a "not." line), "symbol" (only its notation can be wrong) or "order";
-    ``numbers``: why the printed form computes wrong numbers; ``notation``: its slips;
-    ``measured``: what the error columns compare, where that is not the obvious."""
+    """One checked equation, as recorded in lstm/data/errata.toml: ``role`` is "formula"
+    (the backward computes with it), "definition" (a "not." line), "symbol" (only its
+    notation can be wrong) or "order"; ``findings`` say what is wrong; ``measured`` says
+    what the error columns compare, where that is not the obvious."""
 
     equation: str
     quantity: str
     role: str
     printed: str
     corrected: str
-    numbers: str = ""
-    notation: tuple = ()
+    findings: tuple = ()
     measured: str = ""
+    printed_tex: str = ""
+    corrected_tex: str = ""
 
 
-CATALOG = (
-    Entry("1", "a_ι(t), the input gate's pre-activation", "symbol",
-          "a_t(t) = w_tᵀ [x(t); z_h(t-1); s(t-1); 1]", "a_ι(t) = w_ιᵀ [x(t); z_h(t-1); s(t-1); 1]",
-          notation=("the input gate's subscript ι is printed as t (a_t, w_t), the letter of the time index "
-                    "(in the text we have); the notation table and eqs. 13, 17, 32 write ι",),
-          measured="corrected error: the graph's a_ι against the numpy forward's, both reading ι"),
-    Entry("2", "g_ι(t), the input gate", "symbol", "g_t(t) = f_t(a_t(t))", "g_ι(t) = f_ι(a_ι(t))",
-          notation=("ι printed as t, as in eq. 1",),
-          measured="corrected error: the graph's g_ι against the numpy forward's"),
-    Entry("11", "∂E/∂w_ω, ∂E/∂w_φ, ∂E/∂w_ι", "symbol",
-          "δ_ω(t) = ∂E/∂w_ω,  δ_φ(t) = ∂E/∂w_φ,  δ_ι(t) = ∂E/∂w_ι",
-          "∂E/∂w_ω = Σ_t δ_ω(t) with δ_ω(t) = ∂E/∂w_ω(t), step t's term (likewise φ, ι)",
-          notation=("a per-step symbol δ(t) names the total gradient ∂E/∂w, which has no step index; eqs. 20, "
-                    "27, 29 compute step t's term and the gradient is their sum over t, which the paper never "
-                    "says",),
-          measured="corrected error: Σ_t of the graph's per-step terms against the total gradient"),
-    Entry("12", "∂E/∂W_c", "symbol", "Δ_c(t) = ∂E/∂W_c", "∂E/∂W_c = Σ_t Δ_c(t) with Δ_c(t) = ∂E/∂W_c(t)",
-          notation=("as eq. 11: a per-step symbol for the total; ∂E/∂W_c = Σ_t Δ_c(t)",),
-          measured="corrected error: Σ_t of the graph's per-step terms against the total gradient"),
-    Entry("14", "δ_x(t) = ∂E/∂x(t)", "definition",
-          "δ_x(t) = ∂E/∂z_h(t) · ∂z_h(t)/∂x(t)",
-          "δ_x(t) = ∂E/∂x(t) = Σ_q ∂E/∂q(t) ∂q(t)/∂x(t), q = a_ι, a_φ, a_c, a_ω of step t",
-          notation=("defines δ_x through z_h(t) alone, but x(t) also reaches E through s(t), which feeds "
-                    "step t+1: read literally the definition misses that part and is right only at t = T; "
-                    "eq. 31's last line computes the full ∂E/∂x(t), so the definition does not match its use",),
-          measured=("printed error: the definition read literally, ∂E/∂z_h(t) times the Jacobian of z_h(t) "
-                    "alone (autodiff); corrected error: eq. 31's last line")),
-    Entry("15", "δ_zz(t)→(t-1), the part of ∂E/∂z_h(t-1) through step t", "definition",
-          "δ_zz(t)→(t-1) = ∂E/∂z_h(t) · ∂z_h(t)/∂z_h(t-1)",
-          "δ_zz(t)→(t-1) = Σ_q ∂E/∂q(t) ∂q(t)/∂z_h(t-1), q = a_ι, a_φ, a_c, a_ω of step t",
-          notation=("as eq. 14: z_h(t-1) also reaches E through s(t) and step t+1; the definition read "
-                    "literally misses that part, eq. 32's last line does not",),
-          measured=("printed error: the definition read literally (autodiff); corrected error: eq. 32's "
-                    "last line")),
-    Entry("17", "δ_s(t) = ∂E/∂s(t)", "formula",
-          "δ_s(t) = δ_zh(t) diag(f'_h(g_ω(t) s(t))) (g_ω(t) I_D + f'_ω(a_ω) s(t) w_ω,sᵀ) "
-          "+ δ_gφ(t+1) f'_φ(a_φ(t+1)) w_φ,sᵀ + δ_gι(t+1) f'_ι(a_ι(t+1)) w_ι,sᵀ + g_φ(t+1) δ_s(t+1)ᵀ",
-          "δ_s(t) = δ_zh(t) diag(f'_h(g_ω(t) s(t))) (g_ω(t) I_D + f'_ω(a_ω(t)) s(t) w_ω,sᵀ) "
-          "+ δ_gφ(t+1) f'_φ(a_φ(t+1)) w_φ,sᵀ + δ_gι(t+1) f'_ι(a_ι(t+1)) w_ι,sᵀ + g_φ(t+1) δ_s(t+1)",
-          notation=("g_φ(t+1) δ_s(t+1)ᵀ is a column among row vectors (δ_s is a row, a Jacobian): a stray "
-                    "transpose; a_ω lacks its step index",)),
-    Entry("18", "δ_s(t)→(t), the part of ∂E/∂s(t) through z_h(t)", "formula",
-          "δ_s(t)→(t+1)[i] = Σ_{j=1} ∂E/∂z_h(t)[j] f'_h(g_ω s(t)[i]) (g_ω δ_ij + s(t)[i] f'_ω(a_ω) w_ω,s[j])",
-          "δ_s(t)→(t)[i] = Σ_{j=1..D} ∂E/∂z_h(t)[j] f'_h(g_ω(t) s(t)[j]) (g_ω(t) δ_ij + s(t)[j] f'_ω(a_ω(t)) "
-          "w_ω,s[i])",
-          numbers=("∂z_h[j]/∂s[i] = f'_h(g_ω s[j]) (g_ω δ_ij + s[j] f'_ω(a_ω) w_ω,s[i]): the printed i and j "
-                   "are swapped inside f'_h and in the s·w product; both forms agree only when D = 1"),
-          notation=("the left-hand side is labelled (t)→(t+1) where eq. 17 calls this part (t)→(t)",
-                    "the sum has no upper limit (D)")),
-    Entry("19", "δ_gω(t) = ∂E/∂g_ω(t)", "formula",
-          "δ_gω(t) = δ_h(t) (f'_h(g_ω(t) s(t)) ⊙ s(t))", "δ_gω(t) = δ_zh(t) (f'_h(g_ω(t) s(t)) ⊙ s(t))",
-          notation=("δ_h is never defined; δ_zh = ∂E/∂z_h(t) (eq. 16) is meant",)),
-    Entry("20", "δ_ω(t), step t's term of ∂E/∂w_ω", "formula",
-          "δ_ω(t) = δ_gω(t) f'_ω(a_ω(t)) [x(t); z_h(t-1); s(t); 1]",
-          "δ_ω(t) = δ_gω(t) f'_ω(a_ω(t)) [x(t); z_h(t-1); s(t); 1]ᵀ",
-          notation=("a column, where the paper's convention (a gradient ∂E/∂v is a row) and eqs. 27, 29 give a "
-                    "row: a missing transpose, harmless for the numbers",)),
-    Entry("21", "δ_s(t)→(t), the part of ∂E/∂s(t) through z_h(t)", "formula",
-          "δ_s(t)→(t) = δ_h(t) diag(f'_ω(g_ω(t) s(t))) g_ω(t)",
-          "δ_s(t)→(t) = δ_zh(t) diag(f'_h(g_ω(t) s(t))) g_ω(t) + δ_gω(t) f'_ω(a_ω(t)) w_ω,sᵀ",
-          numbers=("z_h = f_h(g_ω s) (eq. 10), so the derivative is f'_h, not f'_ω; and s(t) also reaches "
-                   "z_h(t) through the output gate's peephole (a_ω reads s(t), eq. 8): the term "
-                   "δ_gω f'_ω(a_ω) w_ω,sᵀ that eq. 17 has is dropped, and no later equation adds it back"),
-          notation=("δ_h for δ_zh",)),
-    Entry("22", "δ_s(t)→(t), the part of ∂E/∂s(t) through z_h(t)", "formula",
-          "δ_s(t)→(t) = g_ω(t) δ_h(t) ⊙ f'_ω(g_ω(t) s(t))ᵀ",
-          "δ_s(t)→(t) = g_ω(t) δ_zh(t) ⊙ f'_h(g_ω(t) s(t))ᵀ + δ_gω(t) f'_ω(a_ω(t)) w_ω,sᵀ",
-          numbers="the same two errors as eq. 21 (f'_ω for f'_h; the peephole term dropped)",
-          notation=("δ_h for δ_zh",)),
-    Entry("23", "δ_s(t) = ∂E/∂s(t)", "formula",
-          "δ_s(t) = δ_s(t)→(t) + δ_s(t+1)→(t)", "δ_s(t) = δ_s(t)→(t) + δ_s(t+1)→(t), with δ_s(T+1)→(T) = 0"),
-    Entry("24", "δ_zc(t) = ∂E/∂z_c(t)", "formula",
-          "δ_zc(t) = δ_s(t) (g_i(t) I_D) = g_i(t) δ_s(t)", "δ_zc(t) = g_ι(t) δ_s(t)",
-          notation=("g_i (Latin i) for g_ι",)),
-    Entry("25", "Δ_c(t), step t's term of ∂E/∂W_c", "formula",
-          "Δ_c(t) = (δ_zc(t)ᵀ ⊙ f'_c(a_c)) [x(t)ᵀ; s(t-1)ᵀ; 1]   (D × (N+D+1))",
-          "Δ_c(t) = [x(t); z_h(t-1); 1] (δ_zc(t) ⊙ f'_c(a_c(t)))ᵀ   ((N+D+1) × D, like W_c)",
-          numbers=("eq. 3 feeds W_c with [x; z_h(t-1); 1]: the printed s(t-1), the memory, is not what W_c "
-                   "multiplies; z_h(t-1) is"),
-          notation=("the printed product is D × (N+D+1), the shape of W_cᵀ, not of W_c (it is transposed "
-                    "here so that it can be compared at all)",
-                    "';' stacks row vectors where the row [x(t)ᵀ, z_h(t-1)ᵀ, 1] is meant")),
-    Entry("26", "δ_gι(t) = ∂E/∂g_ι(t)", "formula",
-          "δ_gi(t) = δ_s(t) z_c(t)", "δ_gι(t) = δ_s(t) z_c(t)", notation=("g_i (Latin i) for g_ι",)),
-    Entry("27", "δ_ι(t), step t's term of ∂E/∂w_ι", "formula",
-          "δ_zc(t) = ∂E/∂w_i(t) = δ_gi(t) f'_i(a_i(t)) [x(t)ᵀ; z_h(t-1)ᵀ; s(t-1)ᵀ; 1]",
-          "δ_ι(t) = ∂E/∂w_ι(t) = δ_gι(t) f'_ι(a_ι(t)) [x(t); z_h(t-1); s(t-1); 1]ᵀ",
-          notation=("the left-hand side says δ_zc (eq. 24's quantity) where δ_ι is meant",
-                    "Latin i for ι (g_i, f_i, a_i, w_i)",
-                    "';' stacks row vectors where the row [x(t)ᵀ, z_h(t-1)ᵀ, s(t-1)ᵀ, 1] is meant")),
-    Entry("28", "δ_gφ(t) = ∂E/∂g_φ(t)", "formula", "δ_gφ(t) = δ_s(t) s(t-1)", "δ_gφ(t) = δ_s(t) s(t-1)"),
-    Entry("29", "δ_φ(t), step t's term of ∂E/∂w_φ", "formula",
-          "δ_φ(t) = δ_gφ(t) f'_φ(a_φ(t)) [x(t)ᵀ; z_h(t-1)ᵀ; s(t-1)ᵀ; 1]",
-          "δ_φ(t) = δ_gφ(t) f'_φ(a_φ(t)) [x(t); z_h(t-1); s(t-1); 1]ᵀ",
-          notation=("';' stacks row vectors where the row [x(t)ᵀ, z_h(t-1)ᵀ, s(t-1)ᵀ, 1] is meant",)),
-    Entry("30", "δ_s(t)→(t-1), the part of ∂E/∂s(t-1) through step t", "formula",
-          "δ_s(t)→(t-1) = δ_gφ(t) f'_φ(a_φ(t)) w_φ,sᵀ + δ_gi(t) f'_i(a_i(t)) w_i,sᵀ + g_φ(t) δ_s(t)ᵀ",
-          "δ_s(t)→(t-1) = δ_gφ(t) f'_φ(a_φ(t)) w_φ,sᵀ + δ_gι(t) f'_ι(a_ι(t)) w_ι,sᵀ + g_φ(t) δ_s(t)",
-          notation=("g_φ(t) δ_s(t)ᵀ: the stray transpose of eq. 17 again", "Latin i for ι")),
-    Entry("31", "δ_x(t) = ∂E/∂x(t)", "formula",
-          "δ_x(t) = ∂E/∂z_h(t) (∂z_h/∂g_i ∂g_i/∂x + ∂z_h/∂g_φ ∂g_φ/∂x + ∂z_h/∂g_ω ∂g_ω/∂x + ∂z_h/∂z_c ∂z_c/∂x) "
-          "= δ_gi f'_i(a_i) w_i,xᵀ + δ_gφ f'_φ(a_φ) w_φ,xᵀ + δ_gω f'_ω(a_ω) w_ω,xᵀ + (δ_zc ⊙ f'_c(a_c)ᵀ) W_c,xᵀ",
-          "δ_x(t) = δ_gι f'_ι(a_ι) w_ι,xᵀ + δ_gφ f'_φ(a_φ) w_φ,xᵀ + δ_gω f'_ω(a_ω) w_ω,xᵀ "
-          "+ (δ_zc ⊙ f'_c(a_c)ᵀ) W_c,xᵀ   (all at step t)",
-          notation=("the middle line chains every path through ∂E/∂z_h(t) (eq. 14's definition), but g_ι, "
-                    "g_φ and z_c reach E through s(t), which also feeds step t+1: the middle line is not "
-                    "equal to the last; the last line, with the total δ_gι, δ_gφ, δ_zc, is the true "
-                    "∂E/∂x(t) and is what is computed",
-                    "Latin i for ι")),
-    Entry("32", "δ_zz(t)→(t-1), the part of ∂E/∂z_h(t-1) through step t", "formula",
-          "δ_zz(t)→(t-1) = ∂E/∂z_h(t) (∂z_h/∂g_ι ∂g_ι/∂z_h(t-1) + ... ) "
-          "= δ_gι f'_ι(a_ι) w_ι,zᵀ + δ_gφ f'_φ(a_φ) w_φ,zᵀ + δ_gω f'_ω(a_ω) w_ω,zᵀ + (δ_zc ⊙ f'_c(a_c)ᵀ) w_c,zᵀ",
-          "δ_zz(t)→(t-1) = δ_gι f'_ι(a_ι) w_ι,zᵀ + δ_gφ f'_φ(a_φ) w_φ,zᵀ + δ_gω f'_ω(a_ω) w_ω,zᵀ "
-          "+ (δ_zc ⊙ f'_c(a_c)ᵀ) W_c,zᵀ   (all at step t)",
-          notation=("w_c,z (a vector's symbol) for W_c,z, the D × D block of W_c that multiplies z_h(t-1)",
-                    "the middle line chains through ∂E/∂z_h(t) only, as eq. 31's (eq. 15's definition)")),
-    Entry("order", "the order of computation", "order",
-          "δ_gω, δ_ω, δ_s(t)→(t), δ_s, δ_zc, Δ_c, δ_gι, δ_ι, δ_gφ, δ_φ, δ_s(t)→(t-1), δ_x, δ_zz(t)→(t-1)",
-          "the same order; step t is given δ_zh(t) = ∂E/∂z_h(t) (direct) + δ_zz(t+1)→(t), and δ_s(t+1)→(t)"),
-)
+@dataclass(frozen=True)
+class Records:
+    """Everything lstm/data/errata.toml holds: the equations, the conventions stated once
+    (name -> text) and the choices the as-printed backward makes."""
+
+    equations: tuple
+    conventions: dict
+    choices: tuple
+
+
+def load_records(path=RECORDS_PATH):
+    """Read and check the errata records (a clear error names the record that is wrong)."""
+    with open(path, "rb") as file:
+        data = tomllib.load(file)
+    equations = []
+    for raw in data.get("equation", []):
+        raw = dict(raw)
+        findings = tuple(Finding(**f) for f in raw.pop("finding", []))
+        raw["equation"] = raw.pop("number", None)
+        unknown = set(raw) - set(Entry.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f"{path}: equation {raw['equation']}: unknown fields {sorted(unknown)}")
+        entry = Entry(findings=findings, **raw)
+        bad = [f.kind for f in findings if f.kind not in KINDS[:-1]]
+        if bad or entry.role not in ("formula", "definition", "symbol", "order"):
+            raise ValueError(f"{path}: equation {entry.equation}: unknown kind {bad} or role {entry.role!r}")
+        equations.append(entry)
+    return Records(tuple(equations), {c["name"]: c["text"] for c in data.get("convention", [])},
+                   tuple(c["text"] for c in data.get("choice", [])))
+
+
+RECORDS = load_records()
+CATALOG = RECORDS.equations
 """Every equation the report checks, in the paper's order."""
 
 ENTRY = {entry.equation: entry for entry in CATALOG}
@@ -349,40 +286,54 @@ def _context(truth, t, needs):
     return paper.Context(fwd, t, **deltas)
 
 
+# The equations whose derivation has a false intermediate step: the step read literally is
+# the paper's definition through z_h(t) alone (eq. 14 for δ_x, 15 for δ_zz), whose true
+# value autodiff gives; the final formula is the last line of eq. 31 or 32.
+_DERIVATION = {"14": ("delta_x", "31"), "15": ("delta_zz_to_prev", "32"),
+               "31": ("delta_x", "31"), "32": ("delta_zz_to_prev", "32")}
+_DEFINITION_OF = {"delta_x": "definition_14", "delta_zz_to_prev": "definition_15"}
+
+
 def _evaluate(entry, truth):
-    """(printed error or None, corrected error, extra note) of ``entry`` on one case."""
+    """The errors of ``entry`` on one case: a dict with "printed" (None: no formula of its
+    own), "corrected", "step" (a derivation step read literally, or None) and "split"
+    (eq. 17's two groups against the graph's split)."""
     T = truth.fwd.T
     steps = range(1, T + 1)
-    if entry.role in ("formula", "definition") and entry.equation in paper.EQUATIONS:
+    found = {"printed": None, "corrected": None, "step": None, "split": {}}
+    if entry.equation in _DERIVATION:
+        quantity, last_line = _DERIVATION[entry.equation]
+        true = [truth.steps[t - 1][quantity] for t in steps]
+        found["step"] = relative_error([truth.steps[t - 1][_DEFINITION_OF[quantity]] for t in steps], true)
+    if entry.role == "formula" and entry.equation in paper.EQUATIONS:
         eq = paper.EQUATIONS[entry.equation]
         need = set(eq.needs) | set(eq.needs_as_printed)
         contexts = [_context(truth, t, need) for t in steps]
         true = [truth.steps[t - 1][eq.quantity] for t in steps]
-        printed = relative_error([eq.printed(c) for c in contexts], true)
-        corrected = relative_error([eq.corrected(c) for c in contexts], true)
-        if entry.equation != "17":
-            return printed, corrected, {}
-        parts = [paper.eq17_parts(c) for c in contexts]
-        split = {"through z_h(t)": relative_error([p[0] for p in parts],
-                                                  [truth.steps[t - 1]["delta_s_to_t"] for t in steps]),
-                 "through step t+1": relative_error([p[1] for p in parts],
-                                                    [truth.steps[t - 1]["delta_s_from_next"] for t in steps])}
-        return printed, max(corrected, *split.values()), split
-    if entry.role == "definition":              # eqs. 14, 15: the definition read literally
-        quantity, last_line = {"14": ("delta_x", "31"), "15": ("delta_zz_to_prev", "32")}[entry.equation]
-        true = [truth.steps[t - 1][quantity] for t in steps]
-        literal = relative_error([truth.steps[t - 1][f"definition_{entry.equation}"] for t in steps], true)
-        return literal, _evaluate(ENTRY[last_line], truth)[1], {}
-    if entry.equation in ("1", "2"):            # the forward: numpy (reading ι) against the graph
-        return None, truth.forward_error["a_iota" if entry.equation == "1" else "g_iota"], {}
-    if entry.equation in ("11", "12"):          # Σ_t of the graph's per-step terms against the total
+        found["printed"] = relative_error([eq.printed(c) for c in contexts], true)
+        found["corrected"] = relative_error([eq.corrected(c) for c in contexts], true)
+        if entry.equation == "17":
+            parts = [paper.eq17_parts(c) for c in contexts]
+            found["split"] = {
+                "through z_h(t)": relative_error([p[0] for p in parts],
+                                                 [truth.steps[t - 1]["delta_s_to_t"] for t in steps]),
+                "through step t+1": relative_error([p[1] for p in parts],
+                                                   [truth.steps[t - 1]["delta_s_from_next"] for t in steps])}
+            found["corrected"] = max(found["corrected"], *found["split"].values())
+    elif entry.role == "definition":            # eqs. 14, 15: computed by eq. 31's / 32's last line
+        found["corrected"] = _evaluate(ENTRY[_DERIVATION[entry.equation][1]], truth)["corrected"]
+    elif entry.equation in ("1", "2"):          # the forward: numpy (reading ι) against the graph
+        found["corrected"] = truth.forward_error["a_iota" if entry.equation == "1" else "g_iota"]
+    elif entry.equation in ("11", "12"):        # Σ_t of the graph's per-step terms against the total
         keys = ("w_omega", "w_phi", "w_iota") if entry.equation == "11" else ("W_c",)
-        return None, max(relative_error(sum(truth.steps[t - 1][_TERM_OF[k]] for t in steps), truth.gradients[k])
-                         for k in keys), {}
-    if entry.role == "order":
+        found["corrected"] = max(relative_error(sum(truth.steps[t - 1][_TERM_OF[k]] for t in steps),
+                                                truth.gradients[k]) for k in keys)
+    elif entry.role == "order":
         corrected = paper.backward(truth.fwd, [s["direct"] for s in truth.steps], "corrected").gradients
-        return None, max(relative_error(corrected[k], truth.gradients[k]) for k in truth.gradients), {}
-    raise ValueError(f"errata: no evaluation for equation {entry.equation!r}")
+        found["corrected"] = max(relative_error(corrected[k], truth.gradients[k]) for k in truth.gradients)
+    else:
+        raise ValueError(f"errata: no evaluation for equation {entry.equation!r}")
+    return found
 
 
 def order_problems():
@@ -402,7 +353,8 @@ def order_problems():
 
 @dataclass
 class Row:
-    """One line of the report (``to_json`` gives the documented dictionary)."""
+    """One line of the report (``to_json`` gives the documented dictionary). ``findings``:
+    the recorded findings that hold in the configurations checked."""
 
     equation: str
     quantity: str
@@ -413,18 +365,28 @@ class Row:
     printed: str
     corrected: str
     printed_errors: list = field(default_factory=list)     # per configuration (None: not a formula)
+    step_rel_error: float = None
+    findings: tuple = ()
 
     def to_json(self):
         return {"equation": self.equation, "quantity": self.quantity, "kind": self.kind,
                 "printed_rel_error": self.printed_rel_error, "corrected_rel_error": self.corrected_rel_error,
-                "note": self.note, "printed": self.printed, "corrected": self.corrected}
+                "step_rel_error": self.step_rel_error, "note": self.note, "printed": self.printed,
+                "corrected": self.corrected}
+
+
+def _largest(values):
+    values = [v for v in values if v is not None]
+    return max(values) if values else None
 
 
 def _row(entry, results, configs):
-    printed_errors = [r[0] for r in results]
-    printed = None if printed_errors[0] is None else max(printed_errors)
-    corrected = max(r[1] for r in results)
-    wrong = printed is not None and printed > TOLERANCE
+    printed_errors = [r["printed"] for r in results]
+    printed, step = _largest(printed_errors), _largest(r["step"] for r in results)
+    corrected = max(r["corrected"] for r in results)
+    wrong = {"numbers": printed is not None and printed > TOLERANCE,
+             "derivation": step is not None and step > TOLERANCE}
+    holds = tuple(f for f in entry.findings if wrong.get(f.kind, True))
     if entry.role == "order":
         problems = order_problems()
         kind = "numbers" if problems else "ok"
@@ -432,31 +394,30 @@ def _row(entry, results, configs):
                 "every equation reads only what the step is given or what an earlier equation computed "
                 "(the corrected eq. 21 needs δ_gω, which comes first); corrected error: the whole corrected "
                 "backward run in this order")
+        return Row(entry.equation, entry.quantity, kind, printed, corrected, note, entry.printed, entry.corrected,
+                   printed_errors, step, holds)
+    if wrong["numbers"] and entry.role == "formula":
+        kind = "numbers"
+        if not any(f.kind == "numbers" for f in holds):
+            holds = (Finding("numbers", "computes wrong numbers, and lstm/data/errata.toml does not say why"),) + holds
     else:
-        if entry.role == "formula" and wrong:
-            kind = "numbers"
-        elif entry.notation or wrong:
-            kind = "notation"
-        else:
-            kind = "ok"
-        note = "; ".join(([entry.numbers] if entry.numbers and wrong else []) + list(entry.notation)
-                         + ([entry.measured] if entry.measured else []))
-        if entry.equation == "17":
-            split = {}
-            for r in results:
-                for name, err in r[2].items():
-                    split[name] = max(split.get(name, 0.0), err)
-            note += ("; its two groups match the graph's split of ∂E/∂s(t) by consuming step: "
-                     + ", ".join(f"{name} {err:.1e}" for name, err in split.items()))
-        if wrong:
-            agree = [c.label() for c, e in zip(configs, printed_errors) if e <= TOLERANCE]
-            if agree:
-                note += f" (the printed form agrees in {len(agree)} of {len(configs)} configurations: " \
-                        f"{'; '.join(agree)})"
-        if not note:
-            note = "agrees"
-    return Row(entry.equation, entry.quantity, kind, printed, corrected, note, entry.printed, entry.corrected,
-               printed_errors)
+        kind = next((k for k in KINDS if any(f.kind == k for f in holds)), "ok")
+    note = "; ".join([f.text for f in sorted(holds, key=lambda f: KINDS.index(f.kind))]
+                     + ([entry.measured] if entry.measured else []))
+    split = {}
+    for r in results:
+        for name, err in r["split"].items():
+            split[name] = max(split.get(name, 0.0), err)
+    if split:
+        note += ("; its two groups match the graph's split of ∂E/∂s(t) by consuming step: "
+                 + ", ".join(f"{name} {err:.1e}" for name, err in split.items()))
+    if wrong["numbers"]:
+        agree = [c.label() for c, e in zip(configs, printed_errors) if e <= TOLERANCE]
+        if agree:
+            note += f" (the printed form agrees in {len(agree)} of {len(configs)} configurations: " \
+                    f"{'; '.join(agree)})"
+    return Row(entry.equation, entry.quantity, kind, printed, corrected, note or "agrees", entry.printed,
+               entry.corrected, printed_errors, step, holds)
 
 
 END_TO_END_VERSIONS = (("as printed", "as_printed", ()), ("21-22 fixed", "as_printed", ("21",)),
@@ -516,6 +477,11 @@ class CheckResult:
     end_to_end: dict            # key -> max relative error per END_TO_END_VERSIONS
     configs: list
     blog: BlogCheck = None
+    as_printed: list = field(default_factory=list)     # per configuration: key -> as-printed error
+
+    def counts(self):
+        """kind -> the equations of that kind, for every kind of ``KINDS``."""
+        return {kind: [r.equation for r in self.rows if r.kind == kind] for kind in KINDS}
 
     @property
     def ok(self):
@@ -540,27 +506,46 @@ def _fmt(value):
     return "—" if value is None else f"{value:.1e}"
 
 
+def summary_line(result):
+    """How many equations are of each kind, in one sentence."""
+    counts = result.counts()
+    words = {"numbers": "compute wrong numbers", "derivation": "have a false derivation step but a right final "
+             "formula", "notation": "have notation slips only", "transcription": "differ only by artefacts of our "
+             "copy of the text", "ok": "are right as printed"}
+    parts = [f"{len(eqs)} {words[kind]} ({', '.join(eqs)})" for kind, eqs in counts.items() if eqs]
+    return "; ".join(parts) + f"; {len(RECORDS.conventions)} conventions are stated once and not counted."
+
+
+def _wrapped(label, text):
+    return textwrap.wrap(text, width=WIDTH, initial_indent=f"  {label:<11}", subsequent_indent=" " * 13,
+                         break_on_hyphens=False)
+
+
 def format_result(result):
     lines = ["The paper's closed-form deltas (eqs. 17-32) against autodiff of PaperLSTM",
              "Each equation is fed the TRUE upstream gradients (from autodiff) and its result is compared",
              "with the TRUE value of its left-hand side; error = max|formula − truth| / max|truth| over all",
              f"steps of {len(result.configs)} random float64 configurations:"]
     lines += [f"  {c.label()}" for c in result.configs]
-    lines += ["", f"{'eq':<7}{'kind':<10}{'printed':>9}{'corrected':>11}  quantity",
-              f"{'-' * 7}{'-' * 10}{'-' * 9}{'-' * 11}  {'-' * 40}"]
+    lines += ["", f"{'eq':<7}{'kind':<15}{'printed':>9}{'step':>9}{'corrected':>11}  quantity",
+              f"{'-' * 7}{'-' * 15}{'-' * 9}{'-' * 9}{'-' * 11}  {'-' * 40}"]
     for row in result.rows:
-        lines.append(f"{row.equation:<7}{row.kind:<10}{_fmt(row.printed_rel_error):>9}"
+        lines.append(f"{row.equation:<7}{row.kind:<15}{_fmt(row.printed_rel_error):>9}{_fmt(row.step_rel_error):>9}"
                      f"{_fmt(row.corrected_rel_error):>11}  {row.quantity}")
-    lines += ["", "kind: numbers = the printed formula computes wrong numbers; notation = right numbers, but a",
-              "symbol, index, transpose or definition is wrong; ok = as printed. '—': nothing to evaluate.", "",
+    lines += [""] + textwrap.wrap("kind: " + "; ".join(f"{k} = {v}" for k, v in KIND_NAMES.items()) + ".",
+                                  width=WIDTH)
+    lines += ["printed: the printed formula; step: a derivation step read literally (eqs. 14-15 and the middle",
+              "lines of 31-32); corrected: the corrected formula. '—': nothing to evaluate.", "",
               "What is printed, what is correct, and why:"]
     for row in result.rows:
         if row.kind == "ok":
             continue
         lines += ["", f"eq. {row.equation} [{row.kind}] {row.quantity}"]
         for label, text in (("printed:", row.printed), ("corrected:", row.corrected), ("why:", row.note)):
-            lines += textwrap.wrap(text, width=WIDTH, initial_indent=f"  {label:<11}", subsequent_indent=" " * 13,
-                                   break_on_hyphens=False)
+            lines += _wrapped(label, text)
+    lines += ["", "Conventions of the paper, stated once (not counted as slips):"]
+    for name, text in RECORDS.conventions.items():
+        lines += _wrapped("-", f"{name}: {text}")
     lines += ["", "The whole backward through time (eqs. 19-32 in the order of computation) against autodiff,",
               "as printed, with only one of the two corrections, and corrected:",
               f"{'gradient':<14}" + "".join(f"{label:>13}" for label, _, _ in END_TO_END_VERSIONS)]
@@ -575,10 +560,8 @@ def format_result(result):
         lines.append(f"  loss {result.blog.loss_error:.1e}")
     worst = max([r.corrected_rel_error for r in result.rows] + [e[-1] for e in result.end_to_end.values()]
                 + (list(result.blog.errors.values()) if result.blog else []))
-    counts = {kind: sum(r.kind == kind for r in result.rows) for kind in ("numbers", "notation", "ok")}
-    lines += ["", f"{counts['numbers']} equations compute wrong numbers, {counts['notation']} have notation "
-                  f"slips only, {counts['ok']} are right as printed.",
-              f"{'OK' if result.ok else 'FAILED'}: the corrected closed forms "
+    lines += [""] + textwrap.wrap(summary_line(result), width=WIDTH)
+    lines += [f"{'OK' if result.ok else 'FAILED'}: the corrected closed forms "
               f"{'match' if result.ok else 'do NOT match'} autodiff (largest relative error {worst:.1e}, "
               f"tolerance {TOLERANCE:.0e})."]
     return "\n".join(lines)
@@ -594,14 +577,18 @@ def run_check(configs=DEFAULT_CONFIGS, seed=0, blog=True):
         truths.append(autodiff_truth(acts=dict(config.acts), **case))
     rows = [_row(entry, [_evaluate(entry, truth) for truth in truths], configs) for entry in CATALOG]
     end_to_end = {key: [0.0] * len(END_TO_END_VERSIONS) for key in END_TO_END_NAMES}
+    as_printed = []
     for truth in truths:
         direct = [s["direct"] for s in truth.steps]
         for i, (_, version, fixes) in enumerate(END_TO_END_VERSIONS):
             grads = paper.backward(truth.fwd, direct, version, fixes).gradients
+            errors = {key: relative_error(grads[key], truth.gradients[key]) for key in end_to_end}
             for key in end_to_end:
-                end_to_end[key][i] = max(end_to_end[key][i], relative_error(grads[key], truth.gradients[key]))
+                end_to_end[key][i] = max(end_to_end[key][i], errors[key])
+            if i == 0:
+                as_printed.append(errors)
     end_to_end = {key: tuple(v) for key, v in end_to_end.items()}
-    return CheckResult(rows, end_to_end, configs, check_blog(seed=seed) if blog else None)
+    return CheckResult(rows, end_to_end, configs, check_blog(seed=seed) if blog else None, as_printed)
 
 
 def to_json_text(result):

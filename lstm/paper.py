@@ -5,8 +5,8 @@ pass of eqs. 1-10 recording every intermediate, and the backward pass of eqs. 17
 twice, per time step and then through time:
 
 - ``version="as_printed"``: every equation exactly as the paper prints it. Only what is
-  needed to make the formulas run at all was chosen, and each choice is listed in
-  ``AS_PRINTED_CHOICES``.
+  needed to make the formulas run at all was chosen; the choices are recorded with the
+  errata, in lstm/data/errata.toml (``lstm.errata.RECORDS.choices``).
 - ``version="corrected"``: the same equations with the errors fixed. It equals the
   autodiff gradients of ``lstm.cells.PaperLSTM`` (``lstm.errata`` and the tests check).
 
@@ -34,17 +34,8 @@ What the paper leaves implicit, stated and implemented here:
 - Loss (the project's squared error for the paper): E = Σ_t ½‖z_h(t) − y(t)‖², so the
   direct ∂E/∂z_h(t) is z_h(t) − y(t); any other direct gradients may be passed.
 
-What ``corrected`` changes, and why (the derivations are in docs/errata.md; ``lstm.errata``
-measures each):
-
-- Eqs. 21-22, δ_s(t)→(t) = g_ω δ_zh ⊙ f'_ω(g_ω s) becomes
-  g_ω δ_zh ⊙ f'_h(g_ω s) + δ_gω f'_ω(a_ω) w_ω,s: z_h = f_h(g_ω s), so the derivative is
-  f'_h; and s(t) also reaches z_h(t) through the output gate's peephole (eq. 8), a term
-  eq. 17 has and eqs. 21-22 drop.
-- Eq. 25, Δ_c = (δ_zc ⊙ f'_c(a_c)) [x; s(t-1); 1]ᵀ (D × (N+D+1)) becomes
-  [x; z_h(t-1); 1] (δ_zc ⊙ f'_c(a_c))ᵀ ((N+D+1) × D): W_c multiplies [x; z_h(t-1); 1] (eq. 3).
-- Eq. 18 (not in the order of computation; kept for the per-equation check): the
-  indices i and j are put back in place inside f'_h and in the s·w product.
+What ``corrected`` changes (eqs. 18, 21-22, 25), and why, is in lstm/data/errata.toml, the
+errata's one source; docs/errata.md is generated from it.
 
 ``backward(..., version="as_printed", fixes=("25",))`` applies chosen corrections only.
 
@@ -325,14 +316,14 @@ def _eq24(c):
     return c.g_iota * c.delta_s
 
 
-# eq. 25 as printed: Δ_c = (δ_zcᵀ ⊙ f'_c(a_c)) [xᵀ; s(t-1)ᵀ; 1], a D × (N+D+1) matrix.
-# Returned transposed, in W_c's shape (N+D+1) × D: the only way to use it for W_c at all.
+# eq. 25 as printed: Δ_c = (δ_zcᵀ ⊙ f'_c(a_c)) [xᵀ; s(t-1)ᵀ; 1], D × (N+D+1): the paper's row
+# layout of ∂E/∂W_c. Returned transposed, in W_c's shape (N+D+1) × D, as every gradient here.
 def _eq25_printed(c):
     printed = np.outer(c.delta_z_c * c.df_c(c.a_c), np.concatenate([c.x, c.s_prev, [1.0]]))
     return printed.T
 
 
-# eq. 25 corrected: Δ_c = [x; z_h(t-1); 1] (δ_zc ⊙ f'_c(a_c))ᵀ, (N+D+1) × D like W_c (eq. 3)
+# eq. 25 corrected: z_h(t-1), which W_c multiplies (eq. 3), in place of s(t-1); in W_c's shape
 def _eq25_corrected(c):
     return np.outer(c.u, c.delta_z_c * c.df_c(c.a_c))
 
@@ -412,20 +403,6 @@ ORDER_OF_COMPUTATION = ("19", "20", "21", "23", "24", "25", "26", "27", "28", "2
 
 GIVEN_PER_STEP = ("delta_z_h", "delta_s_from_next")
 """What the paper says each step is given ("Given δ_zh(t) and δ_s(t+1)→(t) ...")."""
-
-AS_PRINTED_CHOICES = (
-    "δ_h (eqs. 19, 21, 22) is read as δ_zh: the symbol is never defined and δ_zh is the only candidate.",
-    "g_i, f_i, a_i, w_i (eqs. 24-31) are read as g_ι, f_ι, a_ι, w_ι; w_c,z (eq. 32) as the block W_c,z of W_c.",
-    "Transposes between row and column vectors are dropped (δ_s(t)ᵀ in eqs. 17 and 30, the row "
-    "[xᵀ; ...; 1] of eqs. 25, 27, 29): every gradient keeps the shape of its quantity.",
-    "Eq. 25's Δ_c is D × (N+D+1), the shape of W_cᵀ; it is transposed to W_c's shape to be used as ∂E/∂W_c.",
-    "Eq. 27 is taken as the formula for δ_ι (∂E/∂w_ι, as its right-hand side says), not δ_zc as its "
-    "left-hand side says.",
-    "δ_s(t)→(t) is computed by eq. 21 (= eq. 22), the equation the order of computation places there.",
-    "The implicit rules of the module docstring (sums over t, zero start at T+1, δ_zh received = "
-    "direct + δ_zz(t+1)→(t)) are used by both versions.",
-)
-
 
 @dataclass
 class Backward:

@@ -1,11 +1,17 @@
 # %% [markdown]
-# # 4 · The paper's deltas against autodiff
+# # 6 · The paper's deltas against autodiff (advanced lab)
 #
 # Seed 000 (*LSTM: From theory to practice*) derives the backward pass of its LSTM by hand:
 # closed-form deltas, eqs. 17-32. Hand derivations of this size almost always contain
 # mistakes, and this one does. Autodiff gives us an impartial referee: the graph of the same
-# cell knows the true value of every derivative the paper names. We check the paper equation
-# by equation, find the errors, explain each, and show that the corrected formula agrees.
+# cell knows the true value of every derivative the paper names.
+#
+# This is a lab: for each suspicious equation you first get the printed formula and the tools
+# to test it, and you look for the bug yourself (**predict, then check**: write your answer in
+# the cell marked as the solution, then run the check cell below it). Only after the check does
+# the notebook show what the errata records say. The records are data,
+# `lstm/data/errata.toml`, the same source the command `python -m lstm check` and
+# docs/errata.md are made from.
 #
 # ## The model (eqs. 1-10)
 #
@@ -70,181 +76,237 @@ print(stepper[stepper.index_of(s1)])
 stepper[stepper.index_of(s1)]
 
 # %% [markdown]
-# `lstm.errata` does this for every quantity the paper names, on six random configurations
-# (different sizes $N, D$, lengths $T$ from 1 to 10, and activations), then feeds each printed
-# equation the **true** upstream quantities and compares its result with the **true** left-hand
-# side. Feeding true inputs matters: one wrong equation then cannot make every later one look
-# wrong. The error is $\max|\text{formula} - \text{truth}| / \max|\text{truth}|$.
-
-# %%
-result = errata.run_check()
-rows = ["| eq. | kind | printed | corrected | quantity |", "|---|---|---|---|---|"]
-for row in result.rows:
-    printed = "—" if row.printed_rel_error is None else f"{row.printed_rel_error:.1e}"
-    rows.append(f"| {row.equation} | **{row.kind}** | {printed} | {row.corrected_rel_error:.1e} | {row.quantity} |")
-display(Markdown("\n".join(rows)))
-assert result.ok                                  # every corrected formula agrees with autodiff
-assert [row.equation for row in result.rows if row.kind == "numbers"] == ["18", "21", "22", "25"]
-
-# %% [markdown]
-# *numbers*: the printed formula computes wrong numbers. *notation*: the numbers are right but
-# a symbol, index, transpose or definition is not. *ok*: right as printed. Errors around
-# $10^{-16}$ are float64 rounding: agreement.
-#
-# Four equations compute wrong numbers: 18, 21, 22 and 25. We take them one at a time, on one
-# random case (N = 2 inputs, D = 3 memory cells, T = 4 steps), at step $t = 2$.
+# `lstm.errata` reads every quantity the paper names off the graph this way, on random
+# configurations. `truth.steps[t-1][key]` is the true value at step $t$ (keys:
+# `paper.QUANTITIES`), and `paper.Context(truth.fwd, t, **given)` holds step $t$'s forward
+# values (`c.s`, `c.g_omega`, `c.a_omega`, the weight blocks `c.w_omega_s` ..., the activations'
+# derivatives `c.df_h`, `c.df_omega` ...) plus the deltas you give it. We work on one random case:
+# N = 2 inputs, D = 3 memory cells, T = 4 steps.
 
 # %%
 case = errata.random_case(errata.Config(N=2, D=3, T=4))
 truth = errata.autodiff_truth(**case)          # the true value of every quantity, per step
-t = 2
-true = truth.steps[t - 1]                       # quantity -> true value at step t
+T = len(truth.steps)
 
 
-def check(number, **given):
-    """Evaluate eq. `number` as printed and corrected at step t on the true inputs `given`."""
-    eq = paper.EQUATIONS[number]
-    context = paper.Context(truth.fwd, t, **given)
-    printed, corrected = eq.printed(context), eq.corrected(context)
-    print(f"eq. {number}, {paper.QUANTITIES[eq.quantity][1]} at t={t}")
-    print("  autodiff :", np.round(true[eq.quantity], 5).tolist())
-    print("  printed  :", np.round(printed, 5).tolist())
-    print("  corrected:", np.round(corrected, 5).tolist())
-    assert np.allclose(corrected, true[eq.quantity], rtol=1e-9, atol=1e-12)
-    return printed, corrected
+def context(t, *keys):
+    """Step t's forward values, with the TRUE values of the deltas named in ``keys``."""
+    return paper.Context(truth.fwd, t, **{key: truth.steps[t - 1][key] for key in keys})
+
+
+def off_by(formula, quantity, *keys):
+    """Relative error of ``formula`` (a function of a Context) against the truth, over all steps."""
+    return errata.relative_error([formula(context(t, *keys)) for t in range(1, T + 1)],
+                                 [truth.steps[t - 1][quantity] for t in range(1, T + 1)])
+
+
+def show(number):
+    """What the errata records say about eq. ``number``: printed, correct, and why."""
+    entry = errata.ENTRY[number]
+    lines = [f"**What the records say about eq. {number}** ({entry.quantity})".replace("_", r"\_"), ""]
+    if entry.printed_tex:
+        lines += [f"printed: $${entry.printed_tex}$$", "", f"correct: $${entry.corrected_tex}$$", ""]
+    lines += [f"- *{finding.kind}*: " + finding.text.replace("_", r"\_") for finding in entry.findings]
+    display(Markdown("\n".join(lines)))
 
 # %% [markdown]
-# ## Eqs. 21-22: the wrong derivative, and a missing path
+# ## Exercise 1 · Eq. 21: find the bug
 #
 # The paper computes the part of $\delta_s^{(t)}$ that comes back through the step's own output as
 #
 # $$\text{printed (21):}\quad \delta_s^{(t)\to(t)} = \delta_h^{(t)}\, \operatorname{diag}\!\big(f'_\omega(g_\omega^{(t)} \mathbf s^{(t)})\big)\, g_\omega^{(t)}$$
 #
-# Two things are wrong (besides $\delta_h$, which is never defined; $\delta_{z_h}$ is meant):
-#
-# 1. Eq. 10 is $\mathbf z_h = f_h(g_\omega \mathbf s)$: the outer function is $f_h$, so its
-#    derivative is $f'_h$, not $f'_\omega$ (they coincide only if both are the same function).
-# 2. $\mathbf s^{(t)}$ reaches $\mathbf z_h^{(t)}$ a second way: through the output gate, whose
-#    input holds $\mathbf s^{(t)}$ (eq. 8, the peephole). Eq. 17 has that term; eq. 21 drops it,
-#    and no later equation adds it back. That is the fourth consumer in the stepper above.
-#
-# $$\text{corrected:}\quad \delta_s^{(t)\to(t)} = \delta_{z_h}^{(t)}\, \operatorname{diag}\!\big(f'_h(g_\omega^{(t)} \mathbf s^{(t)})\big)\, g_\omega^{(t)} \;+\; \delta_{g_\omega}^{(t)}\, f'_\omega(a_\omega^{(t)})\, \mathbf w_{\omega,s}^\top$$
-#
-# Eq. 22 prints the same formula element-wise, with the same two errors.
+# ($\delta_h$ is never defined; read it as $\delta_{z_h}^{(t)} = \partial E/\partial \mathbf z_h^{(t)}$.)
+# First measure it: is the printed formula right?
 
 # %%
-printed, corrected = check("21", delta_z_h=true["delta_z_h"], delta_g_omega=true["delta_g_omega"])
+def eq21_as_printed(c):
+    return c.g_omega * c.delta_z_h * c.df_omega(c.g_omega * c.s)
+
+
+print(f"eq. 21 as printed is off by {off_by(eq21_as_printed, 'delta_s_to_t', 'delta_z_h'):.2f} (relative)")
 
 # %% [markdown]
-# Each of the two fixes matters on its own: with $f'_h$ alone the result is still off by exactly
-# the peephole term.
+# It is wrong. Go back to the forward pass: eq. 10 is $\mathbf z_h = f_h(g_\omega \mathbf s)$ and
+# eq. 8 is $a_\omega = \mathbf w_\omega^\top[\mathbf x; \mathbf z_h^{(t-1)}; \mathbf s^{(t)}; 1]$.
+# Differentiate $\mathbf z_h^{(t)}$ with respect to $\mathbf s^{(t)}$ along **every** path (the
+# stepper above listed the consumers of $\mathbf s$). Write your $\delta_s^{(t)\to(t)}$ as a function
+# of the context `c`; besides `c.delta_z_h` it may read `c.delta_g_omega` $= \partial E/\partial g_\omega^{(t)}$.
 
 # %%
-c = paper.Context(truth.fwd, t, delta_z_h=true["delta_z_h"], delta_g_omega=true["delta_g_omega"])
-only_f_h = c.g_omega * c.delta_z_h * c.df_h(c.g_omega * c.s)
-peephole = c.delta_g_omega * c.df_omega(c.a_omega) * c.w_omega_s
-print("f'_h only       :", np.round(only_f_h, 5).tolist())
-print("+ peephole term :", np.round(only_f_h + peephole, 5).tolist())
-assert not np.allclose(only_f_h, true["delta_s_to_t"])
-assert np.allclose(only_f_h + peephole, true["delta_s_to_t"])
+def my_eq21(c):
+    ### BEGIN SOLUTION
+    return (c.g_omega * c.delta_z_h * c.df_h(c.g_omega * c.s)
+            + c.delta_g_omega * c.df_omega(c.a_omega) * c.w_omega_s)
+    ### END SOLUTION
+
+# %%
+keys = ("delta_z_h", "delta_g_omega")
+only_f_h = off_by(lambda c: c.g_omega * c.delta_z_h * c.df_h(c.g_omega * c.s), "delta_s_to_t", *keys)
+assert only_f_h > 1e-3          # the derivative alone is not the whole fix (a check of this check)
+error = off_by(my_eq21, "delta_s_to_t", *keys)
+assert error < 1e-9 or abs(error - off_by(eq21_as_printed, "delta_s_to_t", *keys)) > 1e-12, \
+    "this is the printed formula: which function is applied last in eq. 10, f_h or f_ω?"
+assert error < 1e-9 or abs(error - only_f_h) > 1e-12, \
+    "the derivative is right now (f'_h), but s(t) reaches z_h(t) a second way: a_ω reads s(t) (eq. 8)"
+assert error < 1e-9, f"off by {error:.2g}: compare your paths with the consumers of s in the stepper above"
+print(f"your eq. 21 agrees with autodiff: {error:.1e}")
+show("21")
 
 # %% [markdown]
-# ## Eq. 18: swapped indices
+# Eq. 22 prints the same formula element-wise, with the same two errors. Because $\delta_s$ feeds
+# every equation after it, eq. 21's error reaches every gradient (the end-to-end table at the end).
 #
-# Eq. 18 writes the same part entry by entry:
+# ## Exercise 2 · Eq. 25: which rows are wrong?
+#
+# $\mathbf W_c$ is $(N+D+1) \times D$ and multiplies $[\mathbf x^{(t)}; \mathbf z_h^{(t-1)}; 1]$
+# (eq. 3). The paper prints its gradient as
+#
+# $$\text{printed (25):}\quad \Delta_c^{(t)} = \big(\delta_{z_c}^{(t)\top} \odot f'_c(\mathbf a_c)\big)\,\big[\mathbf x^{(t)\top}; \mathbf s^{(t-1)\top}; 1\big]$$
+#
+# laid out as $\mathbf W_c^\top$, the paper's convention for a gradient (a Jacobian is a row), which
+# is not the bug. Compare it with eq. 3 and **predict** which of the $N + D + 1 = 6$ rows of
+# $\Delta_c$ (in $\mathbf W_c$'s layout: rows for $\mathbf x$, then for the previous state, then the
+# bias) come out wrong. Answer with the list of row indices (0-based).
+
+# %%
+### BEGIN SOLUTION
+wrong_rows = [2, 3, 4]
+### END SOLUTION
+
+# %%
+t = 2
+c = context(t, "delta_z_c")
+printed_25, true_25 = paper.EQUATIONS["25"].printed(c), truth.steps[t - 1]["Delta_c"]
+measured_rows = [i for i in range(len(true_25)) if not np.allclose(printed_25[i], true_25[i])]
+assert sorted(wrong_rows) == measured_rows, (
+    f"the rows that differ at t={t} are {measured_rows}: the first N = 2 multiply x, the last the bias 1; "
+    "which part of the printed vector [xᵀ; s(t-1)ᵀ; 1] is not what eq. 3 feeds W_c?")
+print("rows that differ:", measured_rows)
+show("25")
+
+# %% [markdown]
+# ## Exercise 3 · Eq. 18: when does a swapped index hide?
+#
+# Eq. 18 writes the same $\delta_s^{(t)\to(t)}$ entry by entry:
 #
 # $$\text{printed:}\quad \delta_s^{(t)\to(t+1)}[i] = \sum_{j=1} \frac{\partial E}{\partial \mathbf z_h^{(t)}[j]}\, f'_h\big(g_\omega \mathbf s^{(t)}[i]\big) \big(g_\omega \delta_{i,j} + \mathbf s^{(t)}[i]\, f'_\omega(a_\omega)\, \mathbf w_{\omega,s}[j]\big)$$
 #
-# Differentiate $\mathbf z_h[j] = f_h(g_\omega \mathbf s[j])$ with respect to $\mathbf s[i]$: the
-# outer derivative is taken at entry $j$, and the peephole path brings $\mathbf s[j]$ (from
-# $\mathbf z_h[j]$) times $\partial a_\omega / \partial \mathbf s[i] = \mathbf w_{\omega,s}[i]$. The
-# printed $i$ and $j$ are swapped in both places (and the label says $(t)\to(t+1)$ where eq. 17
-# calls this part $(t)\to(t)$; the sum has no upper limit):
-#
-# $$\text{corrected:}\quad \delta_s^{(t)\to(t)}[i] = \sum_{j=1}^{D} \frac{\partial E}{\partial \mathbf z_h^{(t)}[j]}\, f'_h\big(g_\omega \mathbf s^{(t)}[j]\big) \big(g_\omega \delta_{i,j} + \mathbf s^{(t)}[j]\, f'_\omega(a_\omega)\, \mathbf w_{\omega,s}[i]\big)$$
+# Differentiate $\mathbf z_h[j] = f_h(g_\omega \mathbf s[j])$ with respect to $\mathbf s[i]$ yourself
+# and compare the indices. Then **predict**: for which numbers of memory cells $D$ among 1, 2, 3
+# does the printed eq. 18 give the right numbers?
 
 # %%
-printed, corrected = check("18", delta_z_h=true["delta_z_h"])
+### BEGIN SOLUTION
+right_for_D = [1]
+### END SOLUTION
+
+# %%
+measured_right = []
+for D in (1, 2, 3):
+    small = errata.run_check([errata.Config(N=2, D=D, T=3)], blog=False)
+    if next(r for r in small.rows if r.equation == "18").kind != "numbers":
+        measured_right.append(D)
+assert sorted(right_for_D) == measured_right, (
+    f"eq. 18 as printed is right for D in {measured_right}: with one memory cell, i and j can only be 1")
+print("eq. 18 as printed is right for D =", measured_right)
+show("18")
 
 # %% [markdown]
-# With one memory cell ($D = 1$) there is only $i = j = 1$ and the swap changes nothing: that is
-# why a check on a one-cell example would miss it. The report shows exactly this pattern over
-# its configurations:
+# A check on a one-cell example would miss this error: check on several sizes.
+#
+# ## Exercise 4 · Eqs. 14 and 31: a definition that misses a path
+#
+# Eq. 14 *defines* $\delta_x^{(t)} = \frac{\partial E}{\partial \mathbf z_h^{(t)}} \frac{\partial \mathbf z_h^{(t)}}{\partial \mathbf x^{(t)}}$,
+# and the middle line of eq. 31 expands exactly that. `truth.steps[t-1]["definition_14"]` is this
+# definition read literally (computed by autodiff: $\partial E/\partial \mathbf z_h^{(t)}$ times the
+# Jacobian of $\mathbf z_h^{(t)}$ alone), `truth.steps[t-1]["delta_x"]` the true
+# $\partial E/\partial \mathbf x^{(t)}$. **Predict** at which steps $t \in \{1, \dots, T\}$ ($T = 4$) the
+# two are equal.
 
 # %%
-row18 = next(row for row in result.rows if row.equation == "18")
-for config, error in zip(result.configs, row18.printed_errors):
-    print(f"D = {config.D}: printed eq. 18 relative error {error:.1e}   ({config.label()})")
-assert all((error < 1e-9) == (config.D == 1) for config, error in zip(result.configs, row18.printed_errors))
+### BEGIN SOLUTION
+equal_at = [T]
+### END SOLUTION
+
+# %%
+measured_equal = [t for t in range(1, T + 1)
+                  if np.allclose(truth.steps[t - 1]["definition_14"], truth.steps[t - 1]["delta_x"])]
+assert sorted(equal_at) == measured_equal, (
+    f"they are equal at t in {measured_equal}: x(t) also changes s(t), which step t+1 reads; "
+    "at which step is there no step t+1?")
+print("the literal definition is ∂E/∂x(t) only at t =", measured_equal)
+last_line = off_by(paper.EQUATIONS["31"].corrected, "delta_x", "delta_g_iota", "delta_g_phi", "delta_g_omega",
+                   "delta_z_c")
+print(f"eq. 31's last line, with the total δ_gι, δ_gφ, δ_zc: off by {last_line:.1e}")
+show("14")
+show("31")
 
 # %% [markdown]
-# ## Eq. 25: the wrong input to $\mathbf W_c$
+# The final formula (31's last line) is right; a *step* of the derivation is false. That step is
+# the BPTT lesson itself: the input of step $t$ reaches the loss through the memory and every later
+# step, not only through this step's output. Eqs. 15 and 32 do the same for $\mathbf z_h^{(t-1)}$.
 #
-# $\mathbf W_c$ multiplies $[\mathbf x^{(t)}; \mathbf z_h^{(t-1)}; 1]$ (eq. 3), so its gradient is
-# that vector times $\delta_{z_c} \odot f'_c(\mathbf a_c)$. The paper prints the memory
-# $\mathbf s^{(t-1)}$ in place of the previous output $\mathbf z_h^{(t-1)}$, and the product in
-# the shape of $\mathbf W_c^\top$ ($D \times (N+D+1)$):
+# ## Exercise 5 · The whole backward, as printed, on one step
 #
-# $$\text{printed:}\quad \Delta_c^{(t)} = \big(\delta_{z_c}^{(t)\top} \odot f'_c(\mathbf a_c)\big)\,\big[\mathbf x^{(t)\top}; \mathbf s^{(t-1)\top}; 1\big]$$
-#
-# $$\text{corrected:}\quad \Delta_c^{(t)} = \big[\mathbf x^{(t)}; \mathbf z_h^{(t-1)}; 1\big]\,\big(\delta_{z_c}^{(t)} \odot f'_c(\mathbf a_c^{(t)})\big)^\top \qquad ((N+D+1) \times D,\ \text{like } \mathbf W_c)$$
-#
-# (The printed matrix is transposed to $\mathbf W_c$'s shape to compare it at all.)
+# `paper.backward(fwd, dE_dz_h, "as_printed")` runs eqs. 19-32 in the paper's order from $t = T$
+# back to 1, each as printed. With eqs. 21 and 25 wrong, **predict**: on a sequence of **one**
+# step ($T = 1$), which of the parameter gradients `w_iota`, `w_phi`, `w_omega`, `W_c` come out
+# exactly right? (Look at what eq. 20 reads, and where eq. 21's error can reach it from.)
 
 # %%
-printed, corrected = check("25", delta_z_c=true["delta_z_c"])
+### BEGIN SOLUTION
+exact_at_T1 = {"w_omega"}
+### END SOLUTION
+
+# %%
+one = errata.random_case(errata.Config(N=2, D=3, T=1), seed=1)
+fwd1 = paper.forward(one["params"], one["xs"], one["z_h0"], one["s0"])
+dE = paper.mse_gradient(fwd1, one["ys"])
+as_printed = paper.backward(fwd1, dE, "as_printed").gradients
+right = paper.backward(fwd1, dE, "corrected").gradients
+measured_exact = {k for k in paper.PARAMETER_KEYS if errata.relative_error(as_printed[k], right[k]) < 1e-12}
+assert set(exact_at_T1) == measured_exact, (
+    f"exact at T = 1: {sorted(measured_exact)}. δ_gω needs only δ_zh, which at T = 1 is the loss's own "
+    "gradient; the wrong δ_s(t)→(t) reaches δ_zh(t) only through δ_zz(t+1)→(t), from a later step")
+print("exact as printed at T = 1:", sorted(measured_exact))
 
 # %% [markdown]
-# Row by row: the first $N$ rows (for $\mathbf x$) and the last (for the bias) agree; the $D$ rows in
-# between differ, because they are multiplied by $\mathbf s^{(t-1)}$ instead of $\mathbf z_h^{(t-1)}$.
-
-# %%
-N = case["xs"].shape[1]
-same = [bool(np.allclose(p, c)) for p, c in zip(printed, corrected)]
-print("row agrees:", same)
-assert same == [True] * N + [False] * (len(same) - N - 1) + [True]
-
-# %% [markdown]
-# ## Eqs. 14, 15 and 31, 32: definitions that miss a path
+# ## The whole report
 #
-# Eq. 14 *defines* $\delta_x^{(t)} = \frac{\partial E}{\partial \mathbf z_h^{(t)}} \frac{\partial \mathbf z_h^{(t)}}{\partial \mathbf x^{(t)}}$:
-# the input's influence through this step's output only. But $\mathbf x^{(t)}$ also changes
-# $\mathbf s^{(t)}$, which step $t+1$ reads. The definition, read literally, is the true
-# $\partial E/\partial \mathbf x^{(t)}$ only at the last step. Eq. 31's final line, which uses the
-# total $\delta_{g_\iota}, \delta_{g_\phi}, \delta_{z_c}$, is right; so the formula is fine and the
-# definition does not match its use. Eqs. 15 and 32 do the same for $\mathbf z_h^{(t-1)}$.
+# Now the full picture: every equation the paper prints, checked in isolation on six random
+# configurations (sizes, lengths $T$ from 1 to 10, activations), with the kind of each finding
+# from the records: *numbers* (the printed formula computes wrong numbers), *derivation* (a step
+# of the derivation is false, the final formula right), *notation*, *transcription* (not the
+# paper's slip: an artefact of our copy of the text, e.g. ι printed as t in eqs. 1-2), *ok*.
+# Errors around $10^{-16}$ are float64 rounding: agreement. *step*: the false derivation step
+# read literally.
 
 # %%
-T = len(truth.steps)
-for step in (t, T):
-    literal, full = truth.steps[step - 1]["definition_14"], truth.steps[step - 1]["delta_x"]
-    print(f"t={step}: eq. 14 read literally {np.round(literal, 4).tolist()}   ∂E/∂x(t) {np.round(full, 4).tolist()}")
-assert np.allclose(truth.steps[T - 1]["definition_14"], truth.steps[T - 1]["delta_x"])
-assert not np.allclose(truth.steps[t - 1]["definition_14"], truth.steps[t - 1]["delta_x"])
-
-# %% [markdown]
-# ## The slips that do not change the numbers
-#
-# The rest of the *notation* rows are misprints a careful reader fixes silently, but a student
-# copying the formulas into code trips over: the input gate's $\iota$ printed as $t$ (eqs. 1-2)
-# or as a Latin $i$ (eqs. 24-31); $\delta_h$ for $\delta_{z_h}$ (eqs. 19, 21, 22); a stray
-# transpose on $\delta_s^{(t+1)\top}$ (eqs. 17, 30); eq. 27's left-hand side naming $\delta_{z_c}$
-# where $\delta_\iota$ is meant; $\mathbf w_{c,z}$ for the block $\mathbf W_{c,z}$ (eq. 32); and
-# eqs. 11-12 giving the total $\partial E/\partial \mathbf w$ a per-step symbol $\delta^{(t)}$: the
-# weights are shared by all steps, so the gradient is the **sum over $t$** of eqs. 20, 27, 29, 25,
-# which the paper never says. The report's text has each one with its reason:
-
-# %%
+result = errata.run_check()
+rows = ["| eq. | kind | printed | step | corrected | quantity |", "|---|---|---|---|---|---|"]
+fmt = lambda v: "—" if v is None else f"{v:.1e}"          # noqa: E731
 for row in result.rows:
-    if row.kind == "notation":
-        print(f"eq. {row.equation}: {row.note}\n")
+    rows.append(f"| {row.equation} | **{row.kind}** | {fmt(row.printed_rel_error)} | {fmt(row.step_rel_error)} | "
+                f"{fmt(row.corrected_rel_error)} | {row.quantity} |")
+display(Markdown("\n".join(rows)))
+assert result.ok                                  # every corrected formula agrees with autodiff
+assert result.counts()["numbers"] == ["18", "21", "22", "25"]
+assert result.counts()["derivation"] == ["14", "15", "31", "32"]
+print(errata.summary_line(result))
+
+# %% [markdown]
+# The conventions the paper states or follows, which are not slips (stated once):
+
+# %%
+for name, text in errata.RECORDS.conventions.items():
+    print(f"{name}: {text}\n")
 
 # %% [markdown]
 # ## The whole backward pass through time
 #
-# Finally, `lstm.paper.backward` runs eqs. 19-32 in the paper's order of computation from
-# $t = T$ back to 1, as printed, with only one of the two numeric fixes, and fully corrected, and
-# compares the final gradients with autodiff (largest relative error over the six configurations):
+# `lstm.paper.backward` as printed, with only one of the two numeric fixes, and fully corrected,
+# against autodiff (largest relative error over the six configurations):
 
 # %%
 names = [label for label, _, _ in errata.END_TO_END_VERSIONS]
@@ -257,17 +319,18 @@ assert min(printed) > 1e-3 and min(fixed_25) > 1e-3 and max(corrected) < 1e-9
 assert [key for key, errors in result.end_to_end.items() if errors[1] > 1e-9] == ["W_c"]
 
 # %% [markdown]
-# As printed, every gradient is wrong. Fixing eqs. 21-22 repairs everything except
-# $\partial E/\partial \mathbf W_c$, which needs eq. 25's fix too; fixing only eq. 25 leaves
-# the wrong $\delta_s$ flowing into everything. With both, the closed form equals autodiff to
-# rounding.
+# As printed, every gradient is wrong from $T = 2$ on (with one step, $\partial E/\partial \mathbf w_\omega$
+# is exact, as exercise 5 found). Fixing eqs. 21-22 repairs everything except
+# $\partial E/\partial \mathbf W_c$, which needs eq. 25's fix too; fixing only eq. 25 leaves the wrong
+# $\delta_s$ flowing into everything. With both, the closed form equals autodiff to rounding.
 #
 # ## What to remember
 #
 # - Autodiff is the referee for hand-derived gradients: it knows every total derivative and, step
 #   by step, every part of one.
 # - Check each formula on the **true** inputs, so errors do not cascade; check on several sizes
-#   (eq. 18's error hides when $D = 1$) and activations ($f'_\omega$ vs $f'_h$ hides when they are
-#   the same function).
+#   (eq. 18's error hides when $D = 1$), activations ($f'_\omega$ vs $f'_h$ hides when they are the
+#   same function) and lengths (with $T = 1$ a wrong $\delta_s$ cannot reach $\partial E/\partial \mathbf w_\omega$).
 # - The paper's errors: the wrong derivative and a dropped peephole path (21-22), swapped indices
-#   (18), the wrong input vector (25), and definitions that miss the path through time (14-15).
+#   (18), the wrong input vector (25); and a derivation step that misses the path through time
+#   (14-15, 31-32), while the formulas computed are right.
