@@ -58,7 +58,7 @@ setup() {
 
 case "${1:-}" in
     setup) setup ;;
-    main)  setup; shift; exec .venv/bin/python -m lstm main "$@" ;;
+    main)  setup; shift; exec .venv/bin/python -m lstm main --force "$@" ;;
     test)  setup; shift; exec .venv/bin/python -m pytest -n 2 --doctest-modules --nbmake tests notebooks tinygraph lstm "$@" ;;
     *) sed -n '2,7p' "$0"; exit 2 ;;
 esac

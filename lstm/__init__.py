@@ -4,6 +4,6 @@ the texts' styles, stepped through, and checked against a paper's closed-form de
 Only tinygraph's public API is used here (imports go lstm -> tinygraph, never back).
 """
 from .cells import VARIANTS, BlogLSTM, PaperLSTM, PeepholeLSTM, VanillaRNN, make_cell
-from .gradients import gradients
+from .array_gradients import gradients
 
 __all__ = ["VARIANTS", "BlogLSTM", "PaperLSTM", "PeepholeLSTM", "VanillaRNN", "gradients", "make_cell"]

@@ -8,6 +8,7 @@ import os
 import sys
 
 from lstm.commands import COMMANDS
+from lstm.commands.files import Refused
 
 
 def build_parser():
@@ -31,8 +32,13 @@ def build_parser():
 
 
 def main(argv=None):
+    """Run one command; a refused output path is one line on stderr and exit status 2."""
     args = build_parser().parse_args(argv)
-    return args.run(args)
+    try:
+        return args.run(args)
+    except Refused as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -390,10 +390,11 @@ def save(dot, path, fmt):
     return path
 
 
-def render_all(out_dir, fmt="svg", steps=4, grads=True):
+def render_all(out_dir, fmt="svg", steps=4, grads=True, save=save):
     """Render the cell view (plain, as on a slide) and the unrolled view over ``steps`` steps
     (with the gradient overlay unless ``grads=False``) of every variant into ``out_dir``;
-    returns the paths ``{variant}_cell.{fmt}`` and ``{variant}_unrolled.{fmt}``."""
+    returns the paths ``{variant}_cell.{fmt}`` and ``{variant}_unrolled.{fmt}``. Each file
+    is written by ``save(dot, path, fmt)`` (the command line passes one that checks paths)."""
     out_dir = Path(out_dir)
     paths = []
     for variant in VARIANTS:

@@ -30,6 +30,7 @@ import numpy as np
 
 import tinygraph as tg
 from tinygraph import optim
+from tinygraph.io import write_file
 
 from .cells import VARIANTS, make_cell
 
@@ -262,7 +263,8 @@ def sample(model, task, prime="The ", length=200, temperature=1.0, seed=0):
 def save_run(out, model, task, history, settings):
     """Write a run's outputs to the folder ``out``: ``parameters.npz`` (every parameter by
     key, loadable with ``tinygraph.optim.load``), ``run.json`` (settings, vocabulary,
-    losses) and ``loss.png``. Returns the dict of written paths."""
+    losses) and ``loss.png``, each atomically (``tinygraph.io.write_file``). Returns the
+    dict of written paths."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"parameters": out / "parameters.npz", "run": out / "run.json", "plot": out / "loss.png"}
@@ -277,7 +279,8 @@ def save_run(out, model, task, history, settings):
         "seconds": round(history.seconds, 3),
         "train_losses": history.losses, "grad_norms": history.grad_norms,
     }
-    paths["run"].write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    text = json.dumps(record, indent=1, ensure_ascii=False) + "\n"
+    write_file(paths["run"], lambda tmp: tmp.write_text(text, encoding="utf-8"))
     title = f"{task.name} / {model.variant}: T={task.seq_len}, h={model.hidden_size}, seed={settings.get('seed')}"
-    plot_losses(history, task.baseline, paths["plot"], title, baseline_label="baseline")
+    write_file(paths["plot"], lambda tmp: plot_losses(history, task.baseline, tmp, title, baseline_label="baseline"))
     return paths

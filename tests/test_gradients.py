@@ -1,4 +1,4 @@
-"""lstm.gradients: against an independent hand-derived numpy BPTT, PyTorch (when installed)
+"""lstm.gradients (lstm/array_gradients.py): against an independent hand-derived numpy BPTT, PyTorch (when installed)
 and finite differences; its argument checks; and the `python -m lstm gradients` command."""
 import re
 import subprocess
@@ -190,6 +190,33 @@ def test_missing_initial_state_is_zeros_and_still_gets_its_gradient():
     value0, grads0 = lstm.gradients("paper", params, X, Y, initial_state=zeros)
     assert value == value0 and grads["s0"].shape == (3,) and np.abs(grads["s0"]).sum() > 0
     assert_same(grads, grads0, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_the_callers_arrays_stay_writable_and_unchanged(variant):
+    params, X, Y, state = random_problem(variant, 2, 3, None if variant == "paper" else 2, 4, "mse", seed=3)
+    given = {"params": {k: v.copy() for k, v in params.items()}, "inputs": X, "targets": Y, "state": state}
+    before = {"params": {k: v.copy() for k, v in params.items()}, "inputs": X.copy(), "targets": Y.copy(),
+              "state": {k: v.copy() for k, v in state.items()}}
+    lstm.gradients(variant, given["params"], X, Y, initial_state=state)
+    for role in given:
+        arrays = given[role] if isinstance(given[role], dict) else {role: given[role]}
+        expected = before[role] if isinstance(before[role], dict) else {role: before[role]}
+        for name, arr in arrays.items():
+            assert arr.flags.writeable, f"{role} {name} was made read-only"
+            np.testing.assert_array_equal(arr, expected[name], err_msg=f"{role} {name} changed")
+            arr += 1.0                                  # and the caller can still write to it
+
+
+def test_the_module_does_not_hide_behind_the_function():
+    """``lstm.gradients`` is the function; its module has a name of its own."""
+    import importlib
+    import pkgutil
+
+    for info in pkgutil.iter_modules(lstm.__path__):
+        module = importlib.import_module(f"lstm.{info.name}")
+        assert getattr(lstm, info.name) is module, f"lstm.{info.name} is not the module lstm/{info.name}"
+    assert callable(lstm.gradients) and lstm.gradients.__module__ == "lstm.array_gradients"
 
 
 @pytest.mark.parametrize("change, error, message", [

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import tinygraph as tg
-from tinygraph.io import ArrayFileError, load_arrays, save_arrays
+from tinygraph.io import ArrayFileError, OutputPathError, load_arrays, save_arrays
 
 
 @pytest.fixture
@@ -126,7 +126,7 @@ def test_what_names_the_role_of_the_file(tmp_path):
 def test_bad_names_and_missing_folder_are_refused_on_save(tmp_path):
     with pytest.raises(ValueError, match="name"):
         save_arrays(tmp_path / "p.npz", {"a/b": np.ones(1)})
-    with pytest.raises(ArrayFileError, match="does not exist"):
+    with pytest.raises(OutputPathError, match="does not exist"):
         save_arrays(tmp_path / "no" / "p.npz", {"a": np.ones(1)})
     with pytest.raises(ValueError, match="kind"):
         load_arrays(tmp_path / "p.npz", kind="complex")

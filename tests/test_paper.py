@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from finite_differences import central_differences
 from lstm import paper
-from lstm.gradients import gradients
+from lstm.array_gradients import gradients
 
 NAMES = sorted(paper.ACTIVATIONS)
 

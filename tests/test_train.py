@@ -152,7 +152,7 @@ def test_cli_train_refuses_bad_parameters_file_and_bad_arguments(tmp_path, capsy
     optim.save(tmp_path / "p.npz", Model("rnn", 2, 5, 1).parameters())
     code = main(["train", "--model", "rnn", "--hidden", "4", "--steps", "1", "--seq-len", "3", "--no-progress",
                  "--out", str(tmp_path / "o"), "--load", str(tmp_path / "p.npz")])
-    assert code == 1
+    assert code == 2
     assert "has shape (2, 5), expected (2, 4)" in capsys.readouterr().err
     for bad in (["--steps", "-1"], ["--hidden", "0"], ["--clip", "0"], ["--model", "lstm"]):
         with pytest.raises(SystemExit) as info:

@@ -17,14 +17,19 @@ The files (numpy .npz archives, e.g. np.savez("params.npz", W_ix=..., ...)):
 
 The output file holds one gradient per parameter, "X" (or "x") and the initial state.
 A bad file (missing or extra arrays, wrong shapes, NaN/Inf, integer or pickled object
-arrays) is reported with exit status 2 and no output file is written.
+arrays, a header claiming more than 1 GiB) is reported with exit status 2 and no output
+file is written. An existing output file (or example file) is replaced only with --force;
+an input, a symlink or a device never.
 """
+import math
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from tinygraph.io import ArrayFileError, load_arrays, save_arrays
+from tinygraph.io import MAX_BYTES, ArrayFileError, load_arrays, size_text
+
+from . import files
 
 HELP = "compute a cell's loss and gradients from .npz files (check a hand derivation)"
 
@@ -43,6 +48,8 @@ def add_arguments(parser):
     files.add_argument("--targets", type=Path, help=".npz with the targets Y")
     files.add_argument("--initial-state", type=Path, help=".npz with initial states (optional)")
     files.add_argument("--out", type=Path, help="write the gradients to this .npz (optional)")
+    files.add_argument("--force", action="store_true",
+                       help="replace the output (or example) files if they exist")
     example = parser.add_argument_group("example files")
     example.add_argument("--example", type=Path, metavar="DIR",
                          help="write random params.npz, inputs.npz, targets.npz into DIR and stop")
@@ -81,7 +88,7 @@ class UsageError(Exception):
 def load_files(args, options):
     """Read and check the four files; every problem names its file."""
     from lstm.cells import VARIANTS
-    from lstm.gradients import SIZE_KEY, cell_sizes
+    from lstm.array_gradients import SIZE_KEY, cell_sizes
 
     cls = VARIANTS[args.variant]
     found = load_arrays(args.params, what="parameters")
@@ -121,13 +128,18 @@ def load_files(args, options):
 
 
 def compute(args, options):
-    from lstm.gradients import gradients
+    from lstm.array_gradients import gradients
 
+    out = None
+    if args.out is not None:
+        inputs = {f"--{name.replace('_', '-')}": getattr(args, name)
+                  for name in ("params", "inputs", "targets", "initial_state")}
+        out = files.output(args.out, force=args.force, inputs=inputs)
     params, inputs, targets, initial = load_files(args, options)
     loss, grads = gradients(args.variant, params, inputs, targets, loss=args.loss, initial_state=initial,
                             **options)
-    if args.out is not None:
-        save_arrays(args.out, grads)
+    if out is not None:
+        out.write_arrays(grads)
     print(f"variant {args.variant}, loss {args.loss} = {loss:.10g}")
     print(format_table(grads))
     if args.out is not None:
@@ -151,6 +163,8 @@ def write_example(args, options):
     for flag in ("input_size", "hidden_size", "batch", "steps"):
         if getattr(args, flag) < 1:
             raise UsageError(f"--{flag.replace('_', '-')} must be at least 1, got {getattr(args, flag)}")
+    check_example_size(args)
+    outs = files.output_folder(args.example, ["params.npz", "inputs.npz", "targets.npz"], force=args.force)
     cell = make_cell(args.variant, args.input_size, args.hidden_size, seed=args.seed, **options)
     rng = np.random.default_rng(args.seed + 1)
     batch = None if args.variant == "paper" else args.batch
@@ -161,10 +175,9 @@ def write_example(args, options):
     else:
         Y = rng.uniform(-0.9, 0.9, size=(args.steps,) + out_shape)
     folder = args.example
-    folder.mkdir(parents=True, exist_ok=True)
-    save_arrays(folder / "params.npz", {k: p.value for k, p in cell.parameters().items()})
-    save_arrays(folder / "inputs.npz", {cell.INPUT: X})
-    save_arrays(folder / "targets.npz", {"Y": Y})
+    outs["params.npz"].write_arrays({k: p.value for k, p in cell.parameters().items()})
+    outs["inputs.npz"].write_arrays({cell.INPUT: X})
+    outs["targets.npz"].write_arrays({"Y": Y})
     print(f"wrote {folder / 'params.npz'} ({', '.join(cell.parameters())})")
     print(f"wrote {folder / 'inputs.npz'} ({cell.INPUT} {X.shape})")
     print(f"wrote {folder / 'targets.npz'} (Y {Y.shape}, for --loss {args.loss})")
@@ -174,3 +187,20 @@ def write_example(args, options):
           f"--inputs {folder / 'inputs.npz'} --targets {folder / 'targets.npz'} --loss {args.loss} "
           f"--out {folder / 'grads.npz'}")
     return 0
+
+
+def check_example_size(args):
+    """Refuse sizes whose example files would exceed what an .npz file may hold (and what
+    ``load_arrays`` reads back), before anything is allocated: each array is float64 or int64."""
+    from lstm.cells import VARIANTS
+
+    rows = () if args.variant == "paper" else (args.batch,)
+    shapes = {"params.npz": list(VARIANTS[args.variant].parameter_shapes(args.input_size, args.hidden_size).values()),
+              "inputs.npz": [(args.steps, *rows, args.input_size)],
+              "targets.npz": [(args.steps, *rows) + (() if args.loss == "ce" else (args.hidden_size,))]}
+    for name, arrays in shapes.items():
+        nbytes = 8 * sum(math.prod(shape) for shape in arrays)
+        if nbytes > MAX_BYTES:
+            raise UsageError(f"--example: {name} would hold {size_text(nbytes)} (--input-size {args.input_size}, "
+                             f"--hidden-size {args.hidden_size}, --batch {args.batch}, --steps {args.steps}); "
+                             f"an .npz file may hold at most {size_text(MAX_BYTES)}")

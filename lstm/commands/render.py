@@ -18,6 +18,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from . import files
+
 HELP = "draw a variant's executed graph (ops, cell or unrolled view) as svg, png, pdf or dot"
 
 DEFAULT_STEPS = {"ops": 1, "cell": 1, "unrolled": 4}
@@ -55,6 +57,7 @@ def add_arguments(parser):
     parser.add_argument("-o", "--output", type=Path, metavar="FILE",
                         help="output file (default: VARIANT_VIEW.FORMAT, e.g. blog_cell.svg, "
                              "or VARIANT_unrolled_T.FORMAT)")
+    files.add_force(parser)
 
 
 def run(args):
@@ -72,14 +75,13 @@ def run(args):
     if output is None:
         tail = f"_{steps}" if args.view == "unrolled" else ""
         output = Path(f"{args.variant}_{args.view}{tail}.{fmt}")
+    out = files.output(output, force=args.force)
     dot = diagrams.view(args.variant, args.view, steps=steps, grads=args.grads)
     try:
-        path = diagrams.save(dot, output, fmt)
+        path = out.write(lambda tmp: diagrams.save(dot, tmp, fmt))
     except GraphvizNotFound as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
-    except OSError as err:
-        return _fail(f"cannot write {output}: {err.strerror or err}")
     print(f"wrote {path} ({args.variant}, {args.view} view, {steps} step{'s' if steps > 1 else ''}"
           f"{', gradients' if args.grads else ''})")
     return 0

@@ -11,6 +11,7 @@ long enough memorises the first 90% and gets worse on the rest (watch "best ... 
 Writes to the output folder: parameters.npz (every parameter, loadable with
 tinygraph.optim.load or --load), run.json (settings, baseline, losses per step),
 loss.png (the loss curve), and for "chars" sample.txt (text drawn from the model).
+Files of an earlier run in that folder are replaced only with --force.
 
 examples:
   python -m lstm train --task adding --model blog --steps 1500 --seq-len 50 --hidden 32 --clip 1
@@ -20,7 +21,9 @@ import importlib.util
 import sys
 from pathlib import Path
 
-from tinygraph.io import ArrayFileError
+from tinygraph.io import ArrayFileError, OutputPathError
+
+from . import files
 
 HELP = "train a cell on the adding problem or next-character prediction; loss plot + parameters"
 
@@ -78,6 +81,7 @@ def add_arguments(parser):
     parser.add_argument("--sample", type=_count, default=300,
                         help="chars task: characters to sample from the trained model (default: 300)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    files.add_force(parser)
 
 
 def missing_packages():
@@ -95,6 +99,11 @@ def run(args):
     from lstm.tasks import make_task
     from lstm.train import Model, sample, save_run, train
 
+    out = args.out or Path("runs") / f"{args.task}-{args.model}-T{args.seq_len}-h{args.hidden}-seed{args.seed}"
+    names = ["parameters.npz", "run.json", "loss.png"]
+    if args.task == "chars" and args.sample:
+        names.append("sample.txt")
+    outs = files.output_folder(out, names, force=args.force, inputs={"--load": args.load})
     try:
         task = make_task(args.task, args.seq_len, seed=args.seed)
     except ValueError as err:
@@ -106,8 +115,7 @@ def run(args):
             optim.load(args.load, model.parameters())
         except ArrayFileError as err:
             print(f"error: --load: {err}", file=sys.stderr)
-            return 1
-    out = args.out or Path("runs") / f"{args.task}-{args.model}-T{args.seq_len}-h{args.hidden}-seed{args.seed}"
+            return 2
     try:
         history = train(model, task, args.steps, batch_size=args.batch, optimizer=args.optimizer, lr=args.lr,
                         clip=args.clip, progress=not args.no_progress,
@@ -118,10 +126,13 @@ def run(args):
     settings = {"task": args.task, "model": args.model, "steps": args.steps, "seq_len": args.seq_len,
                 "hidden": args.hidden, "seed": args.seed, "clip": args.clip, "batch": args.batch,
                 "optimizer": args.optimizer, "lr": args.lr, "load": None if args.load is None else str(args.load)}
-    paths = save_run(out, model, task, history, settings)
+    try:
+        paths = save_run(out, model, task, history, settings)
+    except (OutputPathError, OSError) as err:
+        raise files.Refused(f"cannot write into {str(out)!r}: {getattr(err, 'strerror', None) or err}") from None
     if args.task == "chars" and args.sample:
         text = sample(model, task, length=args.sample, seed=args.seed)
-        (out / "sample.txt").write_text(text + "\n", encoding="utf-8")
+        outs["sample.txt"].write_text(text + "\n")
         print(f"sample: {text[:200]!r}{' ...' if len(text) > 200 else ''}")
     unit = "MSE" if task.loss == "mse" else "cross-entropy (nats/char)"
     ratio = history.eval_after / task.baseline

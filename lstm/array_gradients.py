@@ -76,7 +76,8 @@ def _initial_state(cell, given, batch):
     problems = check_arrays(given, expected, what="lstm.gradients: initial_state")
     if problems:
         raise ValueError("\n".join(problems))
-    return {k: tg.parameter(np.asarray(given.get(k, np.zeros(shape)), dtype=np.float64), name=k)
+    # copies: the graph freezes what it is given, and the caller's arrays must stay theirs
+    return {k: tg.parameter(np.array(given.get(k, np.zeros(shape)), dtype=np.float64), name=k)
             for k in cell.STATE}
 
 
