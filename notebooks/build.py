@@ -19,13 +19,13 @@ of a Markdown cell (they would render as headings).
 tests/test_notebooks_clean.py runs the check.
 """
 import argparse
-import ast
 import re
 import sys
-import textwrap
 from pathlib import Path
 
 import nbformat
+
+from lstm.exercises.blanks import BEGIN, END, solution_blocks, student_body, teacher_body  # noqa: F401
 
 HERE = Path(__file__).resolve().parent
 SOURCES = HERE / "src"
@@ -34,9 +34,6 @@ METADATA = {
     "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
     "language_info": {"name": "python"},
 }
-BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
-BLANK = 'raise NotImplementedError("your answer here")'
-BLANK_MARKDOWN = "*Your answer here.*"
 STUDENT_NOTE = ("> **Student copy.** Each cell that says *your answer here* is an exercise: fill it in, "
                 "then run the check cell after it, which says in words what is still wrong.")
 
@@ -65,64 +62,6 @@ def cells_of(text):
             raise ValueError(f"text before the first '# %%' cell marker: {line!r}")
     close()
     return cells
-
-
-def solution_blocks(body):
-    """Split a cell's source into text and solution blocks: a list of (is_solution, lines,
-    indent of the BEGIN marker). Raises ValueError on a marker without its partner."""
-    parts, lines, inside, indent = [], [], False, ""
-    for line in body.split("\n"):
-        stripped = line.strip()
-        if stripped in (BEGIN, END):
-            if (stripped == BEGIN) == inside:
-                raise ValueError(f"{stripped!r} {'inside' if inside else 'outside'} a solution block:\n{body}")
-            parts.append((inside, lines, indent))
-            lines, inside, indent = [], not inside, line[: len(line) - len(line.lstrip())]
-        else:
-            lines.append(line)
-    if inside:
-        raise ValueError(f"{BEGIN!r} without {END!r}:\n{body}")
-    parts.append((False, lines, ""))
-    return parts
-
-
-def _value_names(lines):
-    """The names a solution assigns, when all it does is ``name = value`` (else None)."""
-    try:
-        statements = ast.parse(textwrap.dedent("\n".join(lines))).body
-    except SyntaxError:
-        return None
-    if not statements or not all(isinstance(s, ast.Assign) and len(s.targets) == 1
-                                 and isinstance(s.targets[0], ast.Name) for s in statements):
-        return None
-    return [s.targets[0].id for s in statements]
-
-
-def blank(lines, indent, kind):
-    """What a student sees in place of one solution block."""
-    if kind == "markdown":
-        return [BLANK_MARKDOWN]
-    names = _value_names(lines)
-    if names:
-        return [f"{indent}{name} = ...  # your answer here" for name in names]
-    return [indent + BLANK]
-
-
-def student_body(body, kind):
-    """A cell's source as the student copy shows it: every solution block blanked."""
-    out = []
-    for is_solution, lines, indent in solution_blocks(body):
-        out += blank(lines, indent, kind) if is_solution else lines
-    return "\n".join(out)
-
-
-def teacher_body(body, kind):
-    """A cell's source as the committed notebook shows it: the answers, and in Markdown
-    no markers."""
-    parts = solution_blocks(body)
-    if kind == "code" or len(parts) == 1:
-        return body
-    return "\n".join(line for _, lines, _ in parts for line in lines)
 
 
 def notebook_of(source, student=False):

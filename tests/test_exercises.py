@@ -1,0 +1,184 @@
+"""The exercises' grader: each reference solution is graded all right; a bug planted in one
+function is reported as that one quantity (first, and alone: every function gets the true
+inputs); a student's missing function, wrong shape, exception or syntax error is said in
+words; the command line; the templates are the solutions with their answers blanked."""
+import importlib.util
+import inspect
+import re
+from pathlib import Path
+
+import pytest
+
+from lstm import exercises
+from lstm.__main__ import main
+from lstm.exercises import blanks
+from lstm.exercises.exercise import ROOT
+from tinygraph.draw import HIGHLIGHT
+
+SOLUTIONS = ROOT / "exercises" / "solutions"
+
+
+def solution_text(name):
+    return (SOLUTIONS / f"{name}.py").read_text(encoding="utf-8")
+
+
+def planted(tmp_path, name, old, new):
+    """The reference solution of ``name`` with ``old`` replaced by ``new`` (exactly once)."""
+    text = solution_text(name)
+    assert text.count(old) == 1, f"{old!r} is not in {name}'s solution exactly once"
+    path = tmp_path / f"{name}_planted.py"
+    path.write_text(text.replace(old, new), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("name", list(exercises.EXERCISES))
+def test_the_reference_solution_is_graded_all_right(name, capsys):
+    report = exercises.grade(name, SOLUTIONS / f"{name}.py")
+    assert report.ok and report.first_wrong is None, report.format_table()
+    assert all(row.error <= exercises.TOLERANCE for row in report.rows)
+    assert "OK: all" in report.format_table()
+
+
+# (exercise, planted quantity, the solution's text, the bug): each a mistake a student makes
+BUGS = [
+    ("blog_step", "O_bar", "return H_bar * tanh_C_t", "return H_bar"),
+    ("blog_step", "C_t_bar", "(1 - tanh_C_t ** 2) + C_t_bar_next", "(1 - tanh_C_t ** 2)"),   # forgot the pipe
+    ("blog_step", "F_bar", "return C_t_bar * C_prev", "return C_prev"),
+    ("blog_step", "I_bar", "return C_t_bar * C_i", "return C_t_bar * (1 - C_i ** 2)"),
+    ("blog_step", "C_i_bar", "return C_t_bar * I", "return C_t_bar * I * (1 - I)"),
+    ("blog_step", "A_f_bar", "return F_bar * F * (1 - F)", "return F_bar * (1 - F ** 2)"),     # tanh' for σ'
+    ("blog_step", "A_c_bar", "return C_i_bar * (1 - C_i ** 2)", "return C_i_bar * C_i * (1 - C_i)"),
+    ("blog_step", "A_o_bar", "return O_bar * O * (1 - O)", "return O_bar * O"),
+    ("blog_step", "C_prev_bar", "return C_t_bar * F", "return C_t_bar"),
+    ("blog_step", "H_prev_bar", " + A_o_bar @ W_oh.T", ""),                                 # one gate left out
+    ("blog_step", "b_f", 'grads[f"b_{g}"] = sum(s[f"A_{g}_bar"].sum(axis=0) for s in steps)',
+     'grads[f"b_{g}"] = steps[-1][f"A_{g}_bar"].sum(axis=0)'),                              # last step only
+]
+
+
+@pytest.mark.parametrize("name, key, old, new", BUGS, ids=[f"{b[0]}-{b[1]}" for b in BUGS])
+def test_a_planted_bug_is_named_first_and_alone(tmp_path, name, key, old, new):
+    report = exercises.grade(name, planted(tmp_path, name, old, new))
+    assert not report.ok
+    assert report.first_wrong.quantity.key == key, report.format_table()
+    wrong = [row.quantity.key for row in report.rows if not row.ok]
+    expected = [f"b_{g}" for g in "fico"] if key == "b_f" else [key]
+    assert wrong == expected, report.format_table()
+    assert f"The first wrong quantity is {report.first_wrong.quantity.symbol} " in report.format_table()
+
+
+def test_a_transposed_weight_is_reported_as_a_wrong_shape(tmp_path):
+    sum_ = "A_f_bar @ W_fx.T + A_i_bar @ W_ix.T + A_c_bar @ W_cx.T + A_o_bar @ W_ox.T"
+    path = planted(tmp_path, "blog_step", f"return {sum_}", f"return ({sum_}).T")
+    row = exercises.grade("blog_step", path).row("X_bar")
+    assert row.status == "shape"
+    assert row.explain() == "X_bar() returned shape (3, 2), expected (2, 3)"
+
+
+def test_an_exception_in_the_students_code_names_the_function_file_and_line(tmp_path):
+    path = planted(tmp_path, "blog_step", "return C_t_bar * I\n", "return C_t_bar * I / undefined_name\n")
+    report = exercises.grade("blog_step", path)
+    row = report.row("C_i_bar")
+    line = path.read_text().split("\n").index("    return C_t_bar * I / undefined_name") + 1
+    assert row.status == "error"
+    assert row.explain() == (f"C_i_bar() raised NameError: name 'undefined_name' is not defined "
+                             f"({path.name}, line {line}: return C_t_bar * I / undefined_name)")
+    assert [r.quantity.key for r in report.rows if not r.ok] == ["C_i_bar"]
+
+
+def test_a_numpy_warning_in_the_students_code_is_an_error_with_its_line(tmp_path):
+    path = planted(tmp_path, "blog_step", "return O_bar * O * (1 - O)", "return O_bar * O * (1 - O) / (O - O)")
+    row = exercises.grade("blog_step", path).row("A_o_bar")
+    assert row.status == "error" and "FloatingPointError" in row.explain() and "line" in row.explain()
+
+
+def test_a_missing_function_and_a_wrong_signature_are_said_in_words(tmp_path):
+    path = planted(tmp_path, "blog_step", "def I_bar(C_t_bar, C_i):", "def I_bar_typo(C_t_bar, C_i):")
+    assert exercises.grade("blog_step", path).row("I_bar").explain() == (
+        f"{path.name} has no function I_bar(C_t_bar, C_i)")
+    path = planted(tmp_path, "blog_step", "def I_bar(C_t_bar, C_i):", "def I_bar(C_t_bar, Ci):")
+    assert exercises.grade("blog_step", path).row("I_bar").explain().startswith(
+        "could not be called as I_bar(C_t_bar, C_i): ")
+
+
+def test_a_wrong_return_type_is_said_in_words(tmp_path):
+    path = planted(tmp_path, "blog_step", "    return grads\n", "    return list(grads.values())\n")
+    row = exercises.grade("blog_step", path).row("W_fx")
+    assert row.explain() == "parameter_grads() must return a dict with key 'W_fx' (got list)"
+
+
+def test_a_file_that_does_not_load_is_reported_with_its_line(tmp_path):
+    path = planted(tmp_path, "blog_step", "def F_bar(C_t_bar, C_prev):", "def F_bar(C_t_bar, C_prev)")
+    report = exercises.grade("blog_step", path)
+    assert not report.ok and report.problem.startswith(f"{path}, line ")
+    assert "syntax error" in report.format_table()
+
+
+def test_the_students_code_cannot_change_the_true_values(tmp_path):
+    path = planted(tmp_path, "blog_step", "    return H_bar * tanh_C_t\n",
+                   "    H_bar *= 0\n    return H_bar * tanh_C_t\n")
+    report = exercises.grade("blog_step", path)
+    assert [r.quantity.key for r in report.rows if not r.ok] == ["O_bar"]
+
+
+def test_the_drawing_highlights_the_first_wrong_quantitys_node(tmp_path):
+    report = exercises.grade("blog_step", planted(tmp_path, "blog_step", "return C_t_bar * C_prev", "return C_prev"))
+    source = report.drawing().source
+    red = [line for line in source.splitlines() if HIGHLIGHT in line and "->" not in line and "<B>" in line]
+    assert [re.search(r"<B>(.*?)</B>", line).group(1) for line in red] == ["F"]
+    assert "red: where F̄ belongs" in source
+
+
+@pytest.mark.parametrize("name", list(exercises.EXERCISES))
+def test_the_template_is_the_solution_with_every_answer_blanked(name):
+    template = ROOT / exercises.EXERCISES[name].template
+    assert template.read_text(encoding="utf-8") == blanks.template_of(solution_text(name)), (
+        f"{template.name} is out of date: run `.venv/bin/python exercises/build.py`")
+    report = exercises.grade(name, template)
+    assert {row.status for row in report.rows} == {"todo"}, report.format_table()
+
+    def signatures(path):
+        spec = importlib.util.spec_from_file_location(f"_sig_{path.parent.name}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return {f.name: tuple(inspect.signature(getattr(module, f.name)).parameters) for f in
+                exercises.EXERCISES[name].functions}
+
+    assert signatures(template) == signatures(SOLUTIONS / f"{name}.py") == {
+        f.name: f.args for f in exercises.EXERCISES[name].functions}
+
+
+def test_grade_list_prints_each_exercise_and_its_solution(capsys):
+    assert main(["grade", "--list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines] == list(exercises.EXERCISES)
+    for line in lines:
+        name, path = line.split()
+        assert path == f"exercises/solutions/{name}.py" and (ROOT / path).is_file()
+
+
+def test_grade_exits_0_when_right_1_when_wrong_2_when_it_cannot_grade(tmp_path, capsys):
+    assert main(["grade", "blog_step", str(SOLUTIONS / "blog_step.py")]) == 0
+    assert "OK: all 24 quantities are right" in capsys.readouterr().out
+    assert main(["grade", "blog_step", str(planted(tmp_path, "blog_step", "return C_t_bar * F", "return F"))]) == 1
+    out = capsys.readouterr().out
+    assert "C̄_t-1       wrong" in out and "The first wrong quantity is C̄_t-1" in out
+    for argv, message in ((["grade", "blog_step", str(tmp_path / "nothing.py")], "is not a file"),
+                          (["grade", "nothing", str(SOLUTIONS / "blog_step.py")], "unknown exercise 'nothing'"),
+                          (["grade", "blog_step"], "give an EXERCISE and a FILE")):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_predict_check_says_what_is_wrong():
+    exercises.check("rate", 0.62, 0.6201, rtol=0.01)
+    with pytest.raises(AssertionError, match=r"^rate: not answered yet"):
+        exercises.check("rate", ..., 0.62)
+    with pytest.raises(AssertionError, match=r"your answer has shape \(2,\), the answer has shape \(3,\)"):
+        exercises.check("b̄", [1.0, 2.0], [1.0, 2.0, 3.0])
+    with pytest.raises(AssertionError, match=r"'b' should not be there .* Hint: look again"):
+        exercises.check("zero", {"a", "b"}, {"a"}, hint="look again")
+    with pytest.raises(AssertionError, match="you answered 'H path', the answer is 'C path'"):
+        exercises.check("route", "H path", "C path")
+    assert exercises.check("route", " c PATH ", "C path")
