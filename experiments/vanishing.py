@@ -16,6 +16,8 @@ Writes vanishing_gradients.png, vanishing_loss.png and vanishing.json to ``--out
 settings take several minutes on two cores.
 
     python experiments/vanishing.py                     # the run reported in docs/training.md
+    python experiments/vanishing.py --models blog --forget-bias 1 --rnn-control-seq-len \
+        --out docs/img/vanishing_bf1                    # the LSTM with b_f = 1 at initialisation
     python experiments/vanishing.py --seeds 0 --lstm-steps 200 --rnn-steps 200 --out /tmp/v   # a quick look
 """
 import argparse
@@ -59,6 +61,9 @@ def run_model(variant, seed, args, lr, seq_len=None):
     seq_len = args.seq_len if seq_len is None else seq_len
     task = AddingTask(seq_len, seed=seed)
     model = Model(variant, task.input_size, args.hidden, task.output_size, seed=seed)
+    if variant == "blog" and args.forget_bias is not None:
+        b_f = model.cell.parameters()["b_f"]
+        b_f.assign(np.full(b_f.shape, args.forget_bias))
     probe = (task.eval_batch[0][:, :args.probe], task.eval_batch[1][:args.probe])
     before = gradient_profile(model, task, probe)
     steps = args.lstm_steps if variant == "blog" else args.rnn_steps
@@ -79,6 +84,7 @@ def run_model(variant, seed, args, lr, seq_len=None):
     below = [k for k, loss in curve if loss < 0.1 * task.baseline]
     return {
         "variant": variant, "seed": seed, "lr": lr, "seq_len": seq_len, "steps": steps,
+        "forget_bias": args.forget_bias if variant == "blog" else None,
         "train_seconds": round(seconds, 1),
         "eval_before": history.eval_before, "eval_after": history.eval_after,
         "fraction_of_baseline": history.eval_after / task.baseline,
@@ -93,7 +99,8 @@ def run_model(variant, seed, args, lr, seq_len=None):
 def plot_gradients(panels, path, seq_len):
     """One panel per model: its first record's profiles at initialisation and after training,
     and the after-training profile of each further record (another learning rate)."""
-    fig, axes = plt.subplots(1, len(panels), figsize=(11, 4.4), dpi=110, sharey=True)
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4.4), dpi=110, sharey=True, squeeze=False)
+    axes = axes[0]
     colors = {"h_t": "tab:red", "H_t": "tab:blue", "C_t": "tab:green"}
     for ax, recs in zip(axes, panels):
         main_rec = recs[0]
@@ -104,7 +111,8 @@ def plot_gradients(panels, path, seq_len):
             for rec, when, dash, text in curves:
                 norms = np.asarray(rec[f"grad_{when}"][name])
                 ax.semilogy(np.arange(len(norms)), norms, dash, color=colors[name], label=f"‖∂L/∂{name}‖ {text}")
-        title = "BlogLSTM" if main_rec["variant"] == "blog" else "VanillaRNN"
+        title = "VanillaRNN" if main_rec["variant"] == "rnn" else "BlogLSTM" + (
+            "" if main_rec.get("forget_bias") is None else f", b_f = {main_rec['forget_bias']:g}")
         ax.set_title(f"{title} on the adding problem, T = {seq_len} (seed {main_rec['seed']})")
         ax.set_xlabel("distance from the loss, T − t (steps)")
         ax.grid(True, which="major", alpha=0.3)
@@ -160,7 +168,7 @@ def draw(records, settings, out):
     seed, seq_len = settings["seeds"][0], settings["seq_len"]
     panels = [[r for r in records if r["variant"] == v and r["seed"] == seed and r["seq_len"] == seq_len]
               for v in ("rnn", "blog")]
-    plot_gradients(panels, out / "vanishing_gradients.png", seq_len)
+    plot_gradients([panel for panel in panels if panel], out / "vanishing_gradients.png", seq_len)
     plot_losses(records, out / "vanishing_loss.png", AddingTask.baseline, seq_len)
 
 
@@ -177,6 +185,11 @@ def main(argv=None):
                              "RNN on every seed and for the LSTM on the first seed")
     parser.add_argument("--rnn-control-seq-len", type=int, nargs="*", default=[10],
                         help="short sequence lengths the RNN is also trained on (first seed): can it learn the task at all?")
+    parser.add_argument("--models", nargs="+", choices=("rnn", "blog"), default=["rnn", "blog"],
+                        help="which models to train (default both)")
+    parser.add_argument("--forget-bias", type=float, default=None,
+                        help="set the LSTM's forget-gate bias b_f to this value at initialisation "
+                             "(default: drawn like the other parameters, about 0)")
     parser.add_argument("--clip", type=float, default=1.0)
     parser.add_argument("--eval-every", type=int, default=100)
     parser.add_argument("--probe", type=int, default=100, help="sequences in the gradient-probe batch")
@@ -196,10 +209,11 @@ def main(argv=None):
     plan = [(variant, seed, args.lr[0]) for seed in args.seeds for variant in ("rnn", "blog")]
     plan += [("rnn", seed, lr) for lr in args.lr[1:] for seed in args.seeds]
     plan += [("blog", args.seeds[0], lr) for lr in args.lr[1:]]
+    plan = [entry for entry in plan if entry[0] in args.models]
     for variant, seed, lr in plan:
         records.append(run_model(variant, seed, args, lr))
         print(summary(records[-1:], AddingTask.baseline), flush=True)
-    for seq_len in args.rnn_control_seq_len:
+    for seq_len in args.rnn_control_seq_len if "rnn" in args.models else []:
         records.append(run_model("rnn", args.seeds[0], args, args.lr[0], seq_len=seq_len))
         print(summary(records[-1:], AddingTask.baseline), flush=True)
     total = time.perf_counter() - started

@@ -194,7 +194,62 @@ def errata_blog():
             f"{', '.join(str(c) for c in blog.cases)}; the loss to {blog.loss_error:.0e}.")
 
 
-GENERATORS = {"errata-readme": errata_readme, "errata-summary": errata_summary, "errata-details": errata_details, "errata-table": errata_table,
+# --- vanishing gradients ------------------------------------------------------------------------
+
+RUNS = ("docs/img/vanishing.json", "docs/img/vanishing_lr0.001/vanishing.json", "docs/img/vanishing_bf1/vanishing.json")
+
+
+def vanishing_notebook():
+    from lstm import vanishing
+    rows = vanishing.summary_rows(vanishing.measure())
+    lines = ["| model | ‖∂L/∂state‖ at the loss | at t = 1 | per step, t = 41 → 1 | ‖J_T ⋯ J_2‖^(1/49) | mean ‖J_t‖₂ |",
+             "|---|---:|---:|---:|---:|---:|"]
+    lines += [f"| {md(label)} | {a:.3g} | {b:.3g} | ×{c:.3f} | {d:.3f} | {e:.3f} |" for label, a, b, c, d, e in rows]
+    return "\n".join(lines)
+
+
+def _runs():
+    import json
+    seen, runs = set(), []
+    for path in RUNS:
+        for run in json.loads((ROOT / path).read_text(encoding="utf-8"))["runs"]:
+            key = (run["variant"], run.get("forget_bias"), run["lr"], run["steps"], run["seq_len"], run["seed"])
+            if key not in seen:
+                seen.add(key)
+                runs.append(run)
+    return runs
+
+
+def _ratio(profile):
+    return profile[-1] / profile[0]
+
+
+def vanishing_runs():
+    groups = {}
+    for run in _runs():
+        key = (run["variant"], run.get("forget_bias"), run["lr"], run["steps"], run["seq_len"])
+        groups.setdefault(key, []).append(run)
+    lines = ["| model | lr | steps | seeds | held-out MSE after training (baseline 0.1667) | first eval < 10% of "
+             "baseline | ratio at init | ratio after training |", "|---|---|---|---|---|---|---|---|"]
+    for (variant, bias, lr, steps, seq_len), runs in groups.items():
+        name = ("VanillaRNN" if variant == "rnn" else "BlogLSTM, " + ("b_f ≈ 0" if bias is None else f"b_f = {bias:g}"))
+        if seq_len != 50:
+            name += f", T = {seq_len} (control)"
+        mse = ", ".join(f"{r['eval_after']:.4f}" for r in runs)
+        pct = ", ".join(f"{r['fraction_of_baseline']:.1%}" for r in runs)
+        first = ", ".join("never" if r["first_eval_below_10pct_baseline"] is None
+                          else f"step {r['first_eval_below_10pct_baseline']}" for r in runs)
+        ratios = []
+        for when in ("grad_before", "grad_after"):
+            parts = [f"{state[0]}: " + ", ".join(f"{_ratio(r[when][state]):.1e}" for r in runs)
+                     for state in runs[0][when]]
+            ratios.append("; ".join(parts) if variant == "blog" else parts[0].split(": ")[1])
+        lines.append(f"| {md(name)} | {lr:g} | {steps} | {', '.join(str(r['seed']) for r in runs)} | {mse} ({pct}) | "
+                     f"{first} | {md(ratios[0])} | {md(ratios[1])} |")
+    return "\n".join(lines)
+
+
+GENERATORS = {"vanishing-notebook": vanishing_notebook, "vanishing-runs": vanishing_runs,"errata-readme": errata_readme, "errata-summary": errata_summary, "errata-details": errata_details, "errata-table": errata_table,
               "errata-end-to-end": errata_end_to_end, "errata-blog": errata_blog}
 
 
