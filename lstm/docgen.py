@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DOCS = ("README.md", "docs/errata.md", "docs/training.md")
+DOCS = ("README.md", "docs/errata.md", "docs/training.md", "docs/notebooks.md")
 BLOCK = re.compile(r"(<!-- BEGIN GENERATED (?P<name>[\w-]+)[^\n]*-->\n)(?P<body>.*?)(<!-- END GENERATED (?P=name) -->)",
                    re.S)
 
