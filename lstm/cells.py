@@ -42,11 +42,15 @@ class Identity(tg.Op):
     __slots__ = ()
     name, symbol = "identity", "id"
     rule = r"\bar a = \bar y"
+    operands, linear = ("a",), True
 
     def forward(self, a):
         return a
 
     def backward(self, g, out, a):
+        return (g,)
+
+    def backward_graph(self, g, out, a):
         return (g,)
 
 
@@ -243,7 +247,7 @@ class Cell:
                                 f"{self.input_shape_text()}, got {x_shape}")
         batch = self._batch_of(x_shape)
         previous = self._previous(state, batch)
-        with tg.scope(f"t={t}"):
+        with tg.scope(tg.step_scope(t)):
             x = self._as_node(x_t, self.INPUT, self.input_shape(batch), f"input at t={t}")
             nodes = {self.INPUT: x}
             self._build(x, previous, nodes)

@@ -87,7 +87,7 @@ class FusedBlogLSTM(BlogLSTM):
         W, b = self.packed()
         S, steps = None, []
         for t, x_t in enumerate(inputs, start=1):
-            with tg.scope(f"t={t}"):
+            with tg.scope(tg.step_scope(t)):
                 X = tg.tensor(x_t, name=self.INPUT)
                 if S is None:
                     S = tg.stack([init["H0"], init["C0"]], name="(H0, C0)")
@@ -112,7 +112,7 @@ class FusedBlogLSTM(BlogLSTM):
         init = self.initial(X.shape[1], initial_state)
         W, b = self.packed()
         T = len(X)
-        with tg.scope(f"t=1..{T}"):
+        with tg.scope(tg.step_scope(1, T)):
             if not isinstance(inputs, tg.Node):     # like unroll's per-step slices: a view, no copy
                 X = tg.tensor(X.view(), name=self.INPUT) if X.dtype == self.dtype else \
                     tg.tensor(X, name=self.INPUT, dtype=self.dtype)

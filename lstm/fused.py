@@ -63,6 +63,8 @@ class LSTMStep(Op):
             r"\bar A_c = \bar C_t \odot I \odot (1-C_i^2);\ "
             r"\bar W = [X\ H]^\top \bar A,\ \bar b = \textstyle\sum_{rows} \bar A,\ "
             r"\bar H = \bar A W_h^\top,\ \bar C = \bar C_t \odot F,\ \bar X = \bar A W_x^\top")
+    #: the rule is written in the seed's names (gates, state, packed weights), left as written
+    rule_letters = "ACFHIOWXbcfhiot"
 
     def __init__(self):
         self.gates = None
@@ -184,6 +186,7 @@ class LSTMSequence(Op):
     part_symbols = {"I": "σ", "F": "σ", "O": "σ", "C_i": "tanh", "C_t": ""}
     part_equations = ("C_t = F×C_t-1 + I×C_i", "H_t = O×tanh(C_t)", "for t = 1 … T")
     rule = LSTMStep.rule + r"\ \text{for } t = T, \dots, 1"
+    rule_letters = LSTMStep.rule_letters + "T"
     BLOCK = 16                                   # steps per weight-gradient matmul in backward
 
     def __init__(self):

@@ -13,17 +13,17 @@ from .check import GradReport, check_directions, gradcheck, numerical_gradient
 from .errors import AnomalyError, DtypeError, GraphError, ShapeError, TinygraphError
 from .modes import anomaly_mode, no_grad
 from .node import Node, detach, parameter, tensor
-from .ops import (Op, add, apply, concat, cross_entropy, describe_nodes, div, exp, getitem, log, matmul, mean, mul, neg,
+from .ops import (Op, add, apply, broadcast_to, concat, cross_entropy, describe_nodes, div, exp, getitem, log, matmul, mean, mul, neg,
                   power, relu, reshape, sigmoid, stack, sub, sum, tanh, transpose, unbroadcast)
-from .scope import scope, scope_path
+from .scope import layer_of, layer_scope, scope, scope_path, step_of, step_scope
 from . import io, optim  # tg.optim.SGD / Adam / clip_grad_norm, tg.io.save_arrays / load_arrays
 from .draw import draw  # tg.draw(root, ...) -> graphviz.Digraph; see tinygraph/draw.py
 
 __all__ = [
     "AnomalyError", "BackwardStep", "DtypeError", "GradReport", "GraphError", "Node", "Op", "ShapeError",
-    "TinygraphError", "add", "anomaly_mode", "apply", "backward", "backward_steps", "check_directions",
-    "concat", "cross_entropy", "describe_nodes", "detach", "div", "draw", "exp", "getitem", "grad", "gradcheck", "io", "log", "matmul",
+    "TinygraphError", "add", "anomaly_mode", "apply", "backward", "broadcast_to", "backward_steps", "check_directions",
+    "concat", "cross_entropy", "describe_nodes", "detach", "div", "draw", "exp", "getitem", "grad", "gradcheck", "io", "layer_of", "layer_scope", "log", "matmul",
     "mean", "mul", "neg", "no_grad", "numerical_gradient", "optim", "parameter", "power", "relu", "reshape",
-    "scope", "scope_path", "sigmoid", "stack", "sub", "sum", "tanh", "tensor", "topological_order",
+    "scope", "scope_path", "sigmoid", "stack", "step_of", "step_scope", "sub", "sum", "tanh", "tensor", "topological_order",
     "transpose", "unbroadcast", "zero_grad",
 ]

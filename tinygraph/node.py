@@ -64,6 +64,20 @@ def freeze(arr):
     return arr
 
 
+# The functions and op classes Node's operators call, filled in by ``connect_operators``
+# when tinygraph.ops loads (ops imports node, so node cannot import ops).
+_binary = _unary = _Add = _Sub = _Mul = _Div = _MatMul = _Neg = None
+_power = _getitem = _sum = _mean = _reshape = _transpose = _exp = _log = _tanh = _sigmoid = _relu = None
+
+
+def connect_operators(**functions):
+    """Give Node's operators the ops they call: ``connect_operators(binary=..., Add=...)``."""
+    for name, function in functions.items():
+        if "_" + name not in globals():
+            raise NameError(f"connect_operators: Node has no operator that uses {name!r}")
+        globals()["_" + name] = function
+
+
 class Node:
     """A value in the graph: ``value``, ``grad``, ``op``, ``inputs``, ``name``, ``scope``.
 
@@ -158,6 +172,90 @@ class Node:
             f"numpy cannot take node {self.label()!r} {self.shape} as an array: that would drop the graph. "
             f"Use tinygraph's ops (tg.concat, tg.stack, tg.tanh, ...) or node.value for the plain numbers"
         )
+
+    # --- Python operators: each calls straight into the op (tinygraph.ops connects them) ---
+    def __add__(self, other):
+        return _binary(_Add, self, other, None)
+
+    def __radd__(self, other):
+        return _binary(_Add, other, self, None)
+
+    def __sub__(self, other):
+        return _binary(_Sub, self, other, None)
+
+    def __rsub__(self, other):
+        return _binary(_Sub, other, self, None)
+
+    def __mul__(self, other):
+        return _binary(_Mul, self, other, None)
+
+    def __rmul__(self, other):
+        return _binary(_Mul, other, self, None)
+
+    def __truediv__(self, other):
+        return _binary(_Div, self, other, None)
+
+    def __rtruediv__(self, other):
+        return _binary(_Div, other, self, None)
+
+    def __matmul__(self, other):
+        return _binary(_MatMul, self, other, None)
+
+    def __rmatmul__(self, other):
+        return _binary(_MatMul, other, self, None)
+
+    def __neg__(self):
+        return _unary(_Neg(), self, None)
+
+    def __pow__(self, p):
+        return _power(self, p)
+
+    def __rpow__(self, other):
+        raise TypeError(f"{type(other).__name__} ** Node is not supported (the exponent must be a constant); "
+                        f"write exp(node * log(base))")
+
+    def __getitem__(self, index):
+        return _getitem(self, index)
+
+    def sum(self, axis=None, keepdims=False, *, dtype=None, out=None):
+        """``node.sum(axis)``, also what ``np.sum(node)`` calls."""
+        self._no_numpy_options("sum", dtype, out)
+        return _sum(self, axis, keepdims)
+
+    def mean(self, axis=None, keepdims=False, *, dtype=None, out=None):
+        """``node.mean(axis)``, also what ``np.mean(node)`` calls."""
+        self._no_numpy_options("mean", dtype, out)
+        return _mean(self, axis, keepdims)
+
+    def _no_numpy_options(self, what, dtype, out):
+        if dtype is not None or out is not None:
+            raise TypeError(f"{what} of node {self.label()!r}: dtype= and out= are not supported; "
+                            f"the result keeps the node's dtype and is a new node")
+
+    def reshape(self, *shape):
+        return _reshape(self, shape[0] if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)) else shape)
+
+    def transpose(self, axes=None):
+        return _transpose(self, axes)
+
+    @property
+    def T(self):
+        return _transpose(self)
+
+    def exp(self):
+        return _exp(self)
+
+    def log(self):
+        return _log(self)
+
+    def tanh(self):
+        return _tanh(self)
+
+    def sigmoid(self):
+        return _sigmoid(self)
+
+    def relu(self):
+        return _relu(self)
 
     def __float__(self):
         """``float(loss)``: the value of a one-element node (no gradient flows through it)."""

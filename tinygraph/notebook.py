@@ -158,15 +158,6 @@ def _operand(node):
 # \bar a / \bar y and bare one-letter operands; \text{...} and \mathrm{...} are left alone.
 _RULE_TOKEN = re.compile(r"\\bar\s*([A-Za-z])(?![A-Za-z])|\\(?:text|mathrm|operatorname)\{[^}]*\}|\\[A-Za-z]+|"
                          r"(?<![A-Za-z])([A-Za-z])(?![A-Za-z])")
-_FORMALS = {1: [("x",), ("z",), ("a",)], 2: [("a", "b"), ("A", "B")]}
-
-
-def _formal_inputs(rule, arity):
-    letters = set(re.findall(r"(?<![A-Za-z\\])([A-Za-z])(?![A-Za-z])", re.sub(r"\\(?:text|mathrm)\{[^}]*\}", "", rule)))
-    for formals in _FORMALS.get(arity, []):
-        if set(formals) <= letters:
-            return formals
-    return None
 
 
 def written_rule(node):
@@ -175,36 +166,26 @@ def written_rule(node):
 
     For ``F×C = F × C0``, the rule ``\\bar a = \\bar y \\odot b`` is written
     ``\\overline{F} = \\overline{\\text{F×C}} \\odot C_{0}``. Concatenation is written slice
-    by slice. Returns ``""`` for a leaf. An op whose rule does not name its operands
-    ``x``/``z``, ``a, b`` or ``A, B`` (e.g. a user-defined op) keeps its rule as it is.
+    by slice (``op.adjoint_slices``). Returns ``""`` for a leaf. The letters replaced are the
+    ones the op declares: ``op.operands``, ``op.output`` and ``op.rule_constants()``.
     """
     op = node.op
     if op is None:
         return ""
     inputs = node.inputs
-    kind = type(op).__name__
-    if kind == "Concat":
-        lines, start = [], 0
-        for part in inputs:
-            stop = start + part.shape[op.axis]
-            index = ", ".join([":"] * (op.axis % max(node.ndim, 1)) + [f"{start}{{:}}{stop}"])
-            if part.requires_grad:
-                lines.append(rf"{_bar(part)} = {_bar(node)}[{index}]")
-            start = stop
-        return r",\quad ".join(lines)
-    if kind == "Stack":
-        return r",\quad ".join(rf"{_bar(part)} = {_bar(node)}[{i}]" for i, part in enumerate(inputs)
-                                if part.requires_grad)
-    formals = _formal_inputs(op.rule, len(inputs))
-    if formals is None:
+    slices = op.adjoint_slices(node)            # concat, stack: each input gets a slice of ȳ
+    if slices is not None:
+        return r",\quad ".join(rf"{_bar(inputs[i])} = {_bar(node)}[{index}]"
+                                for i, index in slices if inputs[i].requires_grad)
+    if op.variadic or len(op.operands) != len(inputs):
         return op.rule
+    formals = op.operands
     names = {f: _operand(n) for f, n in zip(formals, inputs)}
     bars = {f: _bar(n) for f, n in zip(formals, inputs)}
     out = _operand(node)
-    names.update(y=out, Y=out)
-    bars.update(y=_bar(node), Y=_bar(node))
-    if hasattr(op, "p"):
-        names["p"] = f"{op.p:g}"
+    names[op.output] = out
+    bars[op.output] = _bar(node)
+    names.update(op.rule_constants())
 
     def substitute(match):
         barred, bare = match.group(1), match.group(2)
