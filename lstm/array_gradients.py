@@ -5,6 +5,8 @@ given parameters, unrolls it over the inputs, applies the loss and runs backward
 returns the loss (a float) and a dict of numpy arrays: one gradient per parameter
 (same keys as ``params``), for the inputs (key "X", or "x" for the paper cell, shaped
 like ``inputs``) and for the initial state ("H0", "C0" / "z_h0", "s0" / "h0").
+With ``layers=L`` the cell is L stacked layers and the parameters and initial states are
+keyed per layer ("layer1.W_ix", "layer2.H0", ...).
 
 >>> import numpy as np
 >>> from lstm.cells import VanillaRNN
@@ -21,7 +23,7 @@ import numpy as np
 
 import tinygraph as tg
 
-from .cells import VARIANTS, PaperLSTM, check_arrays
+from .cells import VARIANTS, Stacked, check_arrays
 from .losses import LOSSES
 
 #: The parameter whose shape tells each variant's sizes (input size, hidden size).
@@ -50,12 +52,60 @@ def cell_sizes(variant, params):
     return shape
 
 
+def layer_parameters(variant, params, layers):
+    """Split ``params`` keyed "layer1.W_ix", ... into one dict per layer (keys without the
+    prefix), refusing missing layers and keys of no layer; ``layers`` = 1 takes ``params`` as is."""
+    if layers == 1:
+        layered = sorted({k.partition(".")[0] for k in params if k.startswith("layer")}) if isinstance(params, dict) else []
+        if layered:
+            raise ValueError(f"lstm.gradients: params keyed per layer ({', '.join(layered)}): give layers={len(layered)}")
+        return [params]
+    if not isinstance(params, dict):
+        raise TypeError(f"lstm.gradients: params must be a dict of arrays keyed 'layer1.{next(iter(VARIANTS[variant].PARAMETERS))}', "
+                        f"..., got {type(params).__name__}")
+    split = [{} for _ in range(layers)]
+    stray = []
+    for key, value in params.items():
+        head, _, rest = key.partition(".")
+        l = head[len("layer"):]
+        if head.startswith("layer") and l.isdigit() and 1 <= int(l) <= layers and rest:
+            split[int(l) - 1][rest] = value
+        else:
+            stray.append(key)
+    if stray:
+        raise ValueError(f"lstm.gradients: params for {layers} layers of {variant!r} are keyed 'layer1.KEY' to "
+                         f"'layer{layers}.KEY'; unexpected {stray}")
+    return split
+
+
+def build_cell(variant, params, layers=1, **options):
+    """The cell (a ``Stacked`` one for ``layers`` > 1) whose sizes fit ``params``, with those
+    parameters set; every problem is a ``ValueError`` naming the array and the shapes."""
+    if isinstance(layers, bool) or not isinstance(layers, (int, np.integer)) or layers < 1:
+        raise ValueError(f"lstm.gradients: layers must be a positive integer, got {layers!r}")
+    cells = []
+    for l, mine in enumerate(layer_parameters(variant, params, layers), start=1):
+        try:
+            input_size, hidden_size = cell_sizes(variant, mine)
+        except (ValueError, TypeError) as err:
+            raise type(err)(str(err).replace("params ", f"params of layer {l} ") if layers > 1 else str(err)) from None
+        cell = VARIANTS[variant](input_size, hidden_size, dtype="float64", **options)
+        expected = cell.parameter_shapes(input_size, hidden_size)
+        what = f"lstm.gradients: params for {variant!r}" + (f", layer {l}" if layers > 1 else "")
+        problems = check_arrays(mine, expected, what=what)
+        if problems:
+            raise ValueError("\n".join(problems))
+        cell.set_parameters(mine)
+        cells.append(cell)
+    return cells[0] if layers == 1 else Stacked(cells)
+
+
 def _inputs(cell, inputs):
     arr = np.asarray(inputs)
     want = cell.input_shape_text(sequence=True)
     if arr.dtype.kind != "f":
         raise tg.DtypeError(f"lstm.gradients: inputs must be a float array of shape {want}, got dtype {arr.dtype}")
-    ndim = 2 if isinstance(cell, PaperLSTM) else 3
+    ndim = len(cell.input_shape(1)) + 1
     if arr.ndim != ndim or arr.shape[0] < 1 or arr.shape[-1] != cell.input_size or 0 in arr.shape:
         raise tg.ShapeError(f"lstm.gradients: inputs must have shape {want} with T, r >= 1, got {arr.shape}")
     if not np.isfinite(arr).all():
@@ -71,27 +121,29 @@ def _initial_state(cell, given, batch):
     unknown = [k for k in given if k not in cell.STATE]
     if unknown:
         raise ValueError(f"lstm.gradients: unknown initial state {unknown}; expected keys {list(cell.STATE)}")
-    shape = cell.state_shape(batch)
-    expected = {k: shape for k in given}
+    shapes = cell.state_shapes(batch)
+    expected = {k: shapes[k] for k in given}
     problems = check_arrays(given, expected, what="lstm.gradients: initial_state")
     if problems:
         raise ValueError("\n".join(problems))
     # copies: the graph freezes what it is given, and the caller's arrays must stay theirs
     return {k: tg.parameter(np.array(given.get(k, np.zeros(shape)), dtype=np.float64), name=k)
-            for k in cell.STATE}
+            for k, shape in shapes.items()}
 
 
-def gradients(variant, params, inputs, targets, loss="mse", initial_state=None, **options):
+def gradients(variant, params, inputs, targets, loss="mse", initial_state=None, layers=1, **options):
     """The loss and its gradients for one unrolled sequence, as numpy arrays.
 
-    - ``variant``: "blog", "paper", "peephole" or "rnn" (see ``lstm.cells.VARIANTS``);
+    - ``variant``: "blog", "paper", "peephole", "rnn" or "gru" (see ``lstm.cells.VARIANTS``);
     - ``params``: dict key -> array with exactly the cell's parameter keys and shapes
-      (the sizes are read from W_ix / W_x / W_c);
+      (the sizes are read from W_ix / W_x / W_rx / W_c); with ``layers`` = L > 1 the keys of
+      every layer prefixed "layer1." ... "layerL." (a ``Stacked`` cell: layer l's output is
+      layer l+1's input);
     - ``inputs``: (T, r, d) for blog, peephole, rnn; (T, N) for paper;
     - ``targets``: for "mse" the outputs' shape per step, (T, r, h) or (T, D); for "ce"
       integer class indices (T, r) or (T,);
-    - ``initial_state``: optional dict of arrays ("H0", "C0" / "z_h0", "s0" / "h0"),
-      zeros where missing;
+    - ``initial_state``: optional dict of arrays ("H0", "C0" / "z_h0", "s0" / "h0"; per layer
+      "layer1.H0", ...), zeros where missing;
     - ``options``: passed to the cell, e.g. ``f_iota="identity"`` for the paper cell.
 
     Returns ``(loss, grads)``: the loss as a float and a dict with a gradient for every
@@ -101,15 +153,9 @@ def gradients(variant, params, inputs, targets, loss="mse", initial_state=None, 
         raise ValueError(f"lstm.gradients: unknown variant {variant!r}; choose one of {list(VARIANTS)}")
     if loss not in LOSSES:
         raise ValueError(f"lstm.gradients: unknown loss {loss!r}; choose one of {list(LOSSES)}")
-    input_size, hidden_size = cell_sizes(variant, params)
-    cell = VARIANTS[variant](input_size, hidden_size, dtype="float64", **options)
-    expected = cell.parameter_shapes(input_size, hidden_size)
-    problems = check_arrays(params, expected, what=f"lstm.gradients: params for {variant!r}")
-    if problems:
-        raise ValueError("\n".join(problems))
-    cell.set_parameters(params)
+    cell = build_cell(variant, params, layers, **options)
     X = _inputs(cell, inputs)
-    batch = None if isinstance(cell, PaperLSTM) else X.shape[1]
+    batch = None if variant == "paper" else X.shape[1]
     state = _initial_state(cell, initial_state, batch)
     x_nodes = [tg.parameter(x_t, name=cell.INPUT) for x_t in X]
     run = cell.unroll(x_nodes, initial_state=state)

@@ -36,14 +36,15 @@ from .cells import VARIANTS, make_cell
 
 
 class Model:
-    """A cell plus a linear readout. ``parameters()`` holds the cell's parameters and the
-    readout's ``W_y`` (h × k, uniform ±1/√h from the seed) and ``b_y`` (k,, zeros)."""
+    """A cell (``num_layers`` > 1: that many stacked layers) plus a linear readout on its top
+    layer. ``parameters()`` holds the cell's parameters and the readout's ``W_y`` (h × k,
+    uniform ±1/√h from the seed) and ``b_y`` (k,, zeros)."""
 
-    def __init__(self, variant, input_size, hidden_size, output_size, seed=0):
+    def __init__(self, variant, input_size, hidden_size, output_size, seed=0, num_layers=1):
         if variant not in VARIANTS:
             raise ValueError(f"Model: unknown cell variant {variant!r}; choose one of {list(VARIANTS)}")
         self.variant = variant
-        self.cell = make_cell(variant, input_size, hidden_size, seed=seed)
+        self.cell = make_cell(variant, input_size, hidden_size, seed=seed, num_layers=num_layers)
         self.batched = variant != "paper"
         self.hidden_size, self.output_size = hidden_size, output_size
         rng = np.random.default_rng([seed, 1])

@@ -214,3 +214,52 @@ def test_gru_equals_torch_gru_to_1e_10(L):
             np.testing.assert_allclose(cell.parameters()[key(l, f"W_{g}x")].grad, ih[k].T, **close)
         np.testing.assert_allclose(cell.parameters()[key(l, "b_nh")].grad, hh_b[2], **close)
         np.testing.assert_allclose(cell.parameters()[key(l, "b_z")].grad, hh_b[1], **close)
+
+
+# --- lstm.gradients with layers -------------------------------------------------------
+
+def test_lstm_gradients_with_layers_matches_finite_differences_of_its_own_loss():
+    import lstm
+    cell = make_cell("gru", 2, 3, num_layers=2, seed=4)
+    params = {k: p.value for k, p in cell.parameters().items()}
+    rng = np.random.default_rng(2)
+    X, Y = rng.standard_normal((3, 2, 2)), rng.uniform(-0.9, 0.9, (3, 2, 3))
+    state = {"layer2.H0": 0.5 * rng.standard_normal((2, 3))}
+    loss, grads = lstm.gradients("gru", params, X, Y, initial_state=state, layers=2)
+    assert list(grads) == list(params) + ["X", "layer1.H0", "layer2.H0"]
+    arrays = {**params, "X": X, **state}
+    for name in ("layer1.W_rx", "layer2.b_nh", "X", "layer2.H0"):
+        idx = tuple(rng.integers(0, n) for n in arrays[name].shape)
+        sides = []
+        for step in (1e-6, -1e-6):
+            moved = {k: v.copy() for k, v in arrays.items()}
+            moved[name][idx] += step
+            sides.append(lstm.gradients("gru", {k: moved[k] for k in params}, moved["X"], Y,
+                                        initial_state={"layer2.H0": moved["layer2.H0"]}, layers=2)[0])
+        assert (sides[0] - sides[1]) / 2e-6 == pytest.approx(grads[name][idx], rel=1e-6, abs=1e-9), name
+
+
+def test_lstm_gradients_refuses_params_that_do_not_fit_the_layers():
+    import lstm
+    params = {k: p.value for k, p in make_cell("blog", 2, 3, num_layers=2).parameters().items()}
+    X, Y = np.ones((1, 1, 2)), np.zeros((1, 1, 3))
+    with pytest.raises(ValueError, match=r"params keyed per layer \(layer1, layer2\): give layers=2"):
+        lstm.gradients("blog", params, X, Y)
+    with pytest.raises(ValueError, match=r"keyed 'layer1.KEY' to 'layer2.KEY'; unexpected \['W_ix'\]"):
+        lstm.gradients("blog", {"W_ix": np.ones((2, 3)), **params}, X, Y, layers=2)
+    bad = {**params, "layer2.W_fh": np.ones((3, 2))}
+    with pytest.raises(ValueError, match=r"params for 'blog', layer 2: 'W_fh' must have shape \(3, 3\), got \(3, 2\)"):
+        lstm.gradients("blog", bad, X, Y, layers=2)
+
+
+def test_a_stacked_model_trains_on_the_adding_problem_and_samples_step_by_step():
+    from lstm.tasks import AddingTask, CharTask
+    from lstm.train import Model, sample, train
+    task = AddingTask(seq_len=6, seed=0)
+    model = Model("gru", task.input_size, 5, task.output_size, seed=0, num_layers=2)
+    assert "layer2.W_nh" in model.parameters() and "W_y" in model.parameters()
+    history = train(model, task, steps=40, batch_size=16, lr=0.02, progress=False)
+    assert history.eval_after < history.eval_before
+    chars = CharTask(seq_len=5, seed=0)
+    text = sample(Model("blog", chars.input_size, 4, chars.output_size, num_layers=2), chars, prime="Th", length=5)
+    assert text.startswith("Th") and len(text) == 7
