@@ -708,6 +708,15 @@ class Stacked(Cell):
 VARIANTS = {"blog": BlogLSTM, "paper": PaperLSTM, "peephole": PeepholeLSTM, "rnn": VanillaRNN, "gru": GRU}
 
 
+def variant_of(cell):
+    """The variant name ("blog", "gru", ...) of a cell, or of a stack whose layers are all one kind."""
+    kinds = {type(c) for c in cell.layers}
+    names = [name for name, cls in VARIANTS.items() if kinds == {cls}]
+    if not names:
+        raise ValueError(f"variant_of: the layers are of different kinds {sorted(k.__name__ for k in kinds)}")
+    return names[0]
+
+
 def make_cell(variant, input_size, hidden_size, seed=0, num_layers=1, **options):
     """A cell by variant name: ``make_cell("blog", d, h)``; options go to the class
     (``dtype``; for "paper" also the activations ``f_iota`` ... ``f_h``). With

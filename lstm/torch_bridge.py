@@ -204,10 +204,26 @@ def to_torch(cell):
 
 def load_state_dict(path):
     """A state_dict saved with ``torch.save(module.state_dict(), path)``, read with
-    ``weights_only=True`` (no pickled code runs), on the CPU."""
+    ``weights_only=True`` (no pickled code runs), on the CPU. A file that is missing or not
+    written by ``torch.save`` is a ``ValueError`` naming it."""
     torch = torch_or_hint()
-    state = torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise ValueError(f"{path}: no such file") from None
+    except Exception as err:            # torch.load raises many kinds (unpickling, zip, runtime)
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ValueError(f"{path}: not a state_dict saved with torch.save ({first})") from None
     if not isinstance(state, Mapping):
         raise ValueError(f"{path}: holds a {type(state).__name__}, not a state_dict; save one with "
                          f"torch.save(model.state_dict(), path)")
     return state
+
+
+def load_cell(path, dtype="float64"):
+    """``from_torch`` of the state_dict in the ``torch.save`` file ``path``; errors name the file."""
+    state = load_state_dict(path)
+    try:
+        return from_torch(state, dtype=dtype)
+    except ValueError as err:
+        raise ValueError(f"{path}: {err}") from None

@@ -9,11 +9,17 @@ Start from an example set of files, then run on them:
 The files (numpy .npz archives, e.g. np.savez("params.npz", W_ix=..., ...)):
   params   exactly the variant's parameters: blog W_ix W_fx W_ox W_cx (d×h), W_ih W_fh W_oh
            W_ch (h×h), b_i b_f b_o b_c (h,); peephole adds W_ic W_fc W_oc (h×h); paper
-           w_iota w_phi w_omega (N+2D+1,), W_c (N+D+1, D); rnn W_x (d×h), W_h (h×h), b (h,)
+           w_iota w_phi w_omega (N+2D+1,), W_c (N+D+1, D); rnn W_x (d×h), W_h (h×h), b (h,);
+           gru W_rx W_zx W_nx (d×h), W_rh W_zh W_nh (h×h), b_r b_z b_nx b_nh (h,)
   inputs   one array: X of shape (T, r, d) (paper: x of shape (T, N))
   targets  one array Y: floats shaped like the outputs, (T, r, h) (paper (T, D)) for --loss mse;
            integer class indices (T, r) (paper (T,)) for --loss ce
   initial  optional: H0, C0 (r, h) / z_h0, s0 (D,) / h0 (r, h); zeros where missing
+
+With --layers L the cell is L stacked layers (layer l's output is layer l+1's input): the
+params are every layer's, keyed layer1.W_ix ... layerL.W_ix, and the initial states
+layer1.H0 .... --from-torch model.pt takes the params (and the variant and layers) from a
+state_dict of nn.LSTM (blog), nn.GRU (gru) or nn.RNN (rnn) saved with torch.save.
 
 The output file holds one gradient per parameter, "X" (or "x") and the initial state.
 A bad file (missing or extra arrays, wrong shapes, NaN/Inf, integer or pickled object
@@ -40,10 +46,17 @@ def add_arguments(parser):
     from lstm.cells import ACTIVATIONS, VARIANTS
     from lstm.losses import LOSSES
 
-    parser.add_argument("--variant", required=True, choices=list(VARIANTS), help="which cell")
+    parser.add_argument("--variant", choices=list(VARIANTS),
+                        help="which cell (required unless --from-torch, which tells it)")
+    parser.add_argument("--layers", type=int, default=None, metavar="L",
+                        help="stacked layers (default 1): the params are keyed layer1.W_ix ... layerL.W_ix and "
+                             "the initial states layer1.H0 ...")
     parser.add_argument("--loss", default="mse", choices=list(LOSSES), help="loss function (default: mse)")
     files = parser.add_argument_group("files")
     files.add_argument("--params", type=Path, help=".npz with the parameters")
+    files.add_argument("--from-torch", type=Path, metavar="MODEL_PT",
+                       help="instead of --params: a state_dict of nn.LSTM / nn.GRU / nn.RNN saved with "
+                            "torch.save (read with weights_only=True; needs PyTorch)")
     files.add_argument("--inputs", type=Path, help=".npz with the inputs X (paper: x)")
     files.add_argument("--targets", type=Path, help=".npz with the targets Y")
     files.add_argument("--initial-state", type=Path, help=".npz with initial states (optional)")
@@ -66,17 +79,28 @@ def add_arguments(parser):
 
 def run(args):
     options = {role: getattr(args, role) for role in ROLES if getattr(args, role) is not None}
+    from lstm.torch_bridge import TorchMissing
+
     try:
+        if args.from_torch is not None:
+            args.variant, args.layers = torch_variant(args)
+        if args.variant is None:
+            raise UsageError("give --variant (or --from-torch MODEL_PT)")
+        if args.layers is None:
+            args.layers = 1
+        if args.layers < 1:
+            raise UsageError(f"--layers must be at least 1, got {args.layers}")
         if options and args.variant != "paper":
             raise UsageError(f"--{next(iter(options)).replace('_', '-')} is an activation of the paper cell; "
                              f"--variant {args.variant} has none to choose")
         if args.example is not None:
             return write_example(args, options)
-        missing = [f"--{name}" for name in ("params", "inputs", "targets") if getattr(args, name) is None]
+        needed = ("inputs", "targets") if args.from_torch is not None else ("params", "inputs", "targets")
+        missing = [f"--{name}" for name in needed if getattr(args, name) is None]
         if missing:
             raise UsageError(f"missing {', '.join(missing)} (or use --example DIR to make example files)")
         return compute(args, options)
-    except (UsageError, ArrayFileError, ValueError, TypeError) as err:
+    except (UsageError, ArrayFileError, ValueError, TypeError, TorchMissing) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
 
@@ -85,8 +109,46 @@ class UsageError(Exception):
     """A command-line mistake: reported as "error: ..." with exit status 2."""
 
 
-def load_files(args, options):
-    """Read and check the four files; every problem names its file."""
+def torch_variant(args):
+    """(variant, layers) of the --from-torch file, checked against --variant/--layers/--params;
+    keeps the cell on ``args.torch_cell``."""
+    from lstm.cells import variant_of
+    from lstm.torch_bridge import load_cell
+
+    if args.params is not None:
+        raise UsageError("give either --params or --from-torch, not both")
+    cell = load_cell(args.from_torch)
+    variant, layers = variant_of(cell), cell.num_layers
+    for flag, given, found in (("--variant", args.variant, variant), ("--layers", args.layers, layers)):
+        if given is not None and given != found:
+            raise UsageError(f"{flag} {given} does not match {args.from_torch}, which holds {variant} "
+                             f"with {layers} layer{'s' if layers > 1 else ''}")
+    args.torch_cell = cell
+    return variant, layers
+
+
+def load_params(args, options):
+    """The parameters (from --params or --from-torch) and a cell of the right sizes."""
+    from lstm.array_gradients import build_cell
+
+    if args.from_torch is not None:
+        cell = args.torch_cell
+        return {k: p.value for k, p in cell.parameters().items()}, cell
+    found = load_arrays(args.params, what="parameters")
+    layered = sorted({k.partition(".")[0] for k in found if k.startswith("layer")})
+    if args.layers == 1 and layered:
+        raise UsageError(f"parameters file {str(args.params)!r} holds {len(layered)} layers ({', '.join(layered)}): "
+                         f"add --layers {len(layered)}")
+    if args.layers > 1:
+        try:
+            return found, build_cell(args.variant, found, args.layers, **options)
+        except ValueError as err:
+            raise ArrayFileError(f"parameters file {str(args.params)!r}: {err}") from None
+    return load_one_layer(args, options)
+
+
+def load_one_layer(args, options):
+    """The parameters of one cell from --params, checked name by name, and the cell."""
     from lstm.cells import VARIANTS
     from lstm.array_gradients import SIZE_KEY, cell_sizes
 
@@ -99,8 +161,13 @@ def load_files(args, options):
     except ValueError as err:
         raise ArrayFileError(f"parameters file {str(args.params)!r}: {err}") from None
     params = load_arrays(args.params, expected=cls.parameter_shapes(input_size, hidden_size), what="parameters")
-    cell = cls(input_size, hidden_size, **options)
+    return params, cls(input_size, hidden_size, **options)
 
+
+def load_files(args, options):
+    """Read and check the four files; every problem names its file."""
+    params, cell = load_params(args, options)
+    input_size, hidden_size = cell.input_size, cell.hidden_size
     inputs = load_arrays(args.inputs, expected={cell.INPUT: None}, what="inputs")[cell.INPUT]
     want = cell.input_shape_text(sequence=True)
     if inputs.ndim != len(cell.input_shape(1)) + 1 or inputs.shape[-1] != input_size or 0 in inputs.shape:
@@ -119,11 +186,12 @@ def load_files(args, options):
     initial = None
     if args.initial_state is not None:
         found = load_arrays(args.initial_state, what="initial state")
-        unknown = [k for k in found if k not in cls.STATE]
+        unknown = [k for k in found if k not in cell.STATE]
         if unknown:
             raise ArrayFileError(f"initial state file {str(args.initial_state)!r}: unexpected {unknown} "
-                                 f"(expected some of {list(cls.STATE)})")
-        initial = load_arrays(args.initial_state, expected={k: out_shape for k in found}, what="initial state")
+                                 f"(expected some of {list(cell.STATE)})")
+        shapes = cell.state_shapes(batch)
+        initial = load_arrays(args.initial_state, expected={k: shapes[k] for k in found}, what="initial state")
     return params, inputs, targets, initial
 
 
@@ -133,14 +201,16 @@ def compute(args, options):
     out = None
     if args.out is not None:
         inputs = {f"--{name.replace('_', '-')}": getattr(args, name)
-                  for name in ("params", "inputs", "targets", "initial_state")}
+                  for name in ("params", "from_torch", "inputs", "targets", "initial_state")}
         out = files.output(args.out, force=args.force, inputs=inputs)
     params, inputs, targets, initial = load_files(args, options)
     loss, grads = gradients(args.variant, params, inputs, targets, loss=args.loss, initial_state=initial,
-                            **options)
+                            layers=args.layers, **options)
     if out is not None:
         out.write_arrays(grads)
-    print(f"variant {args.variant}, loss {args.loss} = {loss:.10g}")
+    layers = f" × {args.layers} layers" if args.layers > 1 else ""
+    source = f" (from {args.from_torch})" if args.from_torch is not None else ""
+    print(f"variant {args.variant}{layers}{source}, loss {args.loss} = {loss:.10g}")
     print(format_table(grads))
     if args.out is not None:
         print(f"gradients written to {args.out}")
@@ -165,7 +235,8 @@ def write_example(args, options):
             raise UsageError(f"--{flag.replace('_', '-')} must be at least 1, got {getattr(args, flag)}")
     check_example_size(args)
     outs = files.output_folder(args.example, ["params.npz", "inputs.npz", "targets.npz"], force=args.force)
-    cell = make_cell(args.variant, args.input_size, args.hidden_size, seed=args.seed, **options)
+    cell = make_cell(args.variant, args.input_size, args.hidden_size, seed=args.seed, num_layers=args.layers,
+                     **options)
     rng = np.random.default_rng(args.seed + 1)
     batch = None if args.variant == "paper" else args.batch
     X = rng.standard_normal((args.steps,) + cell.input_shape(batch))
@@ -182,6 +253,7 @@ def write_example(args, options):
     print(f"wrote {folder / 'inputs.npz'} ({cell.INPUT} {X.shape})")
     print(f"wrote {folder / 'targets.npz'} (Y {Y.shape}, for --loss {args.loss})")
     extra = "".join(f" --{k.replace('_', '-')} {v}" for k, v in options.items())
+    extra += f" --layers {args.layers}" if args.layers > 1 else ""
     print("now run:")
     print(f"  python -m lstm gradients --variant {args.variant}{extra} --params {folder / 'params.npz'} "
           f"--inputs {folder / 'inputs.npz'} --targets {folder / 'targets.npz'} --loss {args.loss} "
@@ -195,7 +267,9 @@ def check_example_size(args):
     from lstm.cells import VARIANTS
 
     rows = () if args.variant == "paper" else (args.batch,)
-    shapes = {"params.npz": list(VARIANTS[args.variant].parameter_shapes(args.input_size, args.hidden_size).values()),
+    one = VARIANTS[args.variant].parameter_shapes(args.input_size, args.hidden_size).values()
+    above = VARIANTS[args.variant].parameter_shapes(args.hidden_size, args.hidden_size).values()
+    shapes = {"params.npz": list(one) + list(above) * (args.layers - 1),
               "inputs.npz": [(args.steps, *rows, args.input_size)],
               "targets.npz": [(args.steps, *rows) + (() if args.loss == "ce" else (args.hidden_size,))]}
     for name, arrays in shapes.items():

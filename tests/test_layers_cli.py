@@ -1,0 +1,60 @@
+"""The command line with stacked layers, the GRU and --from-torch: gradients, render, train."""
+import numpy as np
+import pytest
+
+from lstm.__main__ import main
+from lstm.cells import make_cell
+
+
+def run(capsys, command, *argv):
+    code = main([command, *map(str, argv)])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_gradients_cli_with_layers_writes_examples_and_computes_every_layers_gradients(tmp_path, capsys):
+    code, out, _ = run(capsys, "gradients", "--variant", "gru", "--layers", "2", "--example", tmp_path)
+    assert code == 0 and "layer2.W_nh" in out and "--layers 2" in out
+    argv = [a for name in ("params", "inputs", "targets") for a in (f"--{name}", tmp_path / f"{name}.npz")]
+    code, out, err = run(capsys, "gradients", "--variant", "gru", "--layers", "2", *argv, "--out", tmp_path / "g.npz")
+    assert code == 0, err
+    assert out.startswith("variant gru × 2 layers, loss mse = ")
+    grads = np.load(tmp_path / "g.npz")
+    assert "layer1.W_rx" in grads and "layer2.H0" in grads and grads["X"].shape == (5, 2, 3)
+    code, _, err = run(capsys, "gradients", "--variant", "gru", *argv)            # forgot --layers
+    assert code == 2 and "holds 2 layers (layer1, layer2): add --layers 2" in err and len(err.splitlines()) == 1
+
+
+def test_gradients_cli_from_torch_equals_the_same_numbers_given_as_params(tmp_path, capsys):
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    net = torch.nn.LSTM(3, 4, num_layers=2)
+    torch.save(net.state_dict(), tmp_path / "model.pt")
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "inputs.npz", X=rng.standard_normal((4, 2, 3)))
+    np.savez(tmp_path / "targets.npz", Y=rng.uniform(-0.9, 0.9, (4, 2, 4)))
+    data = ["--inputs", tmp_path / "inputs.npz", "--targets", tmp_path / "targets.npz"]
+    code, out, err = run(capsys, "gradients", "--from-torch", tmp_path / "model.pt", *data, "--out", tmp_path / "a.npz")
+    assert code == 0, err
+    assert out.startswith(f"variant blog × 2 layers (from {tmp_path / 'model.pt'}), loss mse")
+    from lstm.torch_bridge import from_torch
+    np.savez(tmp_path / "params.npz", **{k: p.value for k, p in from_torch(net).parameters().items()})
+    code, _, err = run(capsys, "gradients", "--variant", "blog", "--layers", "2", "--params", tmp_path / "params.npz",
+                       *data, "--out", tmp_path / "b.npz")
+    assert code == 0, err
+    a, b = np.load(tmp_path / "a.npz"), np.load(tmp_path / "b.npz")
+    assert sorted(a) == sorted(b)
+    for key in a:
+        np.testing.assert_array_equal(a[key], b[key])
+    code, _, err = run(capsys, "gradients", "--from-torch", tmp_path / "model.pt", "--variant", "gru", *data)
+    assert code == 2 and "--variant gru does not match" in err
+    (tmp_path / "junk.pt").write_bytes(b"not a torch file")
+    code, _, err = run(capsys, "gradients", "--from-torch", tmp_path / "junk.pt", *data)
+    assert code == 2 and "not a state_dict saved with torch.save" in err and len(err.splitlines()) == 1
+
+
+def test_from_torch_without_torch_says_in_one_line_how_to_install_it(tmp_path, capsys, monkeypatch):
+    import sys
+    monkeypatch.setitem(sys.modules, "torch", None)
+    code, _, err = run(capsys, "gradients", "--from-torch", tmp_path / "model.pt", "--inputs", "x", "--targets", "y")
+    assert code == 2 and err.strip() == "error: this needs PyTorch, which is not installed: pip install torch==2.13.0 (the CPU build is enough)"
