@@ -3,7 +3,8 @@ the texts' styles, stepped through, and checked against a paper's closed-form de
 
 Only tinygraph's public API is used here (imports go lstm -> tinygraph, never back).
 """
-from .cells import VARIANTS, BlogLSTM, PaperLSTM, PeepholeLSTM, VanillaRNN, make_cell
+from .cells import GRU, VARIANTS, BlogLSTM, PaperLSTM, PeepholeLSTM, Stacked, VanillaRNN, make_cell
 from .array_gradients import gradients
 
-__all__ = ["VARIANTS", "BlogLSTM", "PaperLSTM", "PeepholeLSTM", "VanillaRNN", "gradients", "make_cell"]
+__all__ = ["GRU", "VARIANTS", "BlogLSTM", "PaperLSTM", "PeepholeLSTM", "Stacked", "VanillaRNN", "gradients",
+           "make_cell"]
