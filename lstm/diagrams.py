@@ -86,11 +86,14 @@ class Example:
         return NOTATION[self.variant]
 
 
-def example(variant="blog", steps=1, input_size=3, hidden_size=4, batch=2, seed=0):
+def example(variant="blog", steps=1, input_size=3, hidden_size=4, batch=2, seed=0, loss="ce"):
     """Build and run ``variant`` for ``steps`` steps on random inputs from a random state (as in
-    the middle of a sequence; all seeded), with the loss L = cross-entropy of the last step's
-    output against random class targets. Sizes: d (paper N) = ``input_size``, h (paper D) =
-    ``hidden_size``, ``batch`` rows (not for the paper's single sequence)."""
+    the middle of a sequence; all seeded), with the loss L of the last step's output: ``"ce"``,
+    the cross-entropy against random class targets, or ``"mse"``, the squared error against
+    random targets. Sizes: d (paper N) = ``input_size``, h (paper D) = ``hidden_size``,
+    ``batch`` rows (not for the paper's single sequence)."""
+    if loss not in ("ce", "mse"):
+        raise ValueError(f"diagrams: unknown loss {loss!r}; choose 'ce' or 'mse'")
     if variant not in VARIANTS:
         raise ValueError(f"diagrams: unknown variant {variant!r}; choose one of {list(VARIANTS)}")
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
@@ -107,6 +110,8 @@ def example(variant="blog", steps=1, input_size=3, hidden_size=4, batch=2, seed=
     shape = cell.state_shape(batch)
     initial = {key: tg.parameter(rng.normal(scale=0.5, size=shape), name=key) for key in cell.STATE}
     run = cell.unroll(inputs, initial_state=initial)
+    if loss == "mse":
+        return Example(variant, cell, run, losses.mse(run.outputs[-1:], rng.normal(size=(1,) + run.outputs[-1].shape)))
     return Example(variant, cell, run, losses.ce(run.outputs[-1:], targets))
 
 

@@ -325,7 +325,20 @@ def test_drawing_is_a_graphviz_digraph_that_displays_in_jupyter():
     *_, loss = small_graph()
     dot = tg.draw(loss, title="a <title>")
     assert isinstance(dot, graphviz.Digraph)
-    assert dot._repr_mimebundle_()["image/svg+xml"].lstrip().startswith("<?xml")
+    shown = dot._repr_mimebundle_()["text/html"]
+    assert shown.startswith('<div class="tg-zoom"') and shown.count("<svg") == 1 and "window.tgZoom(" in shown
+    assert '<svg style="display:block; width:100%; height:auto"' in shown      # fits the output's width
+    assert "<?xml" not in shown and "a &lt;title&gt;" in shown
+
+
+def test_every_drawn_vertex_and_edge_has_a_stable_id_in_the_svg():
+    *_, loss = small_graph()
+    dot = tg.draw(loss)
+    svg = dot.pipe(format="svg", encoding="utf-8")
+    for vertex in dot.vertices:
+        assert f'<g id="v_{vertex.id}" class="node">' in svg
+    for k in range(len(dot.edges)):
+        assert f'<g id="e_{k}" class="edge">' in svg
 
 
 def test_without_dot_source_works_and_rendering_says_how_to_install(monkeypatch, tmp_path):

@@ -56,6 +56,7 @@ import fnmatch
 import html
 import math
 from dataclasses import dataclass, field
+from importlib import resources
 
 import graphviz
 import numpy as np
@@ -115,9 +116,29 @@ class Drawing(graphviz.Digraph):
         except graphviz.ExecutableNotFound:
             raise GraphvizNotFound() from None
 
+    def _repr_mimebundle_(self, include=None, exclude=None, **_):
+        """In Jupyter: the SVG fits the output's width; a click zooms in to a legible size
+        around the point clicked, a drag moves, another click shows the whole again."""
+        return {"text/html": zoomable_html(self.pipe(format="svg", encoding="utf-8"))}
+
     def vertex_of(self, node):
         """The vertex showing ``node``'s value (its record, its op, its group or None if hidden)."""
         return (self._where or {}).get(node)
+
+
+def zoom_script():
+    """The JavaScript behind zoomable drawings (``window.tgZoom(box)``), shared with the stepper page."""
+    return (resources.files(__package__) / "assets" / "zoom.js").read_text(encoding="utf-8")
+
+
+def zoomable_html(svg, max_height=640):
+    """An SVG as HTML that fits its container's width, with click-to-zoom and drag-to-move;
+    without JavaScript (a sanitised viewer) it still shows, fitted to the width."""
+    svg = svg[svg.find("<svg"):].replace("<svg", '<svg style="display:block; width:100%; height:auto"', 1)
+    return (f'<div class="tg-zoom" data-max-height="{max_height}" style="border:1px solid #ddd; '
+            f'border-radius:6px; overflow:hidden; cursor:zoom-in" title="click to zoom in, drag to move, '
+            f'click again to see the whole">{svg}</div>'
+            f"<script>{zoom_script()}\nwindow.tgZoom(document.currentScript.previousElementSibling);</script>")
 
 
 @dataclass(eq=False)
@@ -191,6 +212,15 @@ def summarize(arr):
     text = "no finite values" if finite.size == 0 else (
         f"{_num(finite.min())} … {_num(finite.mean())} … {_num(finite.max())}")
     return text + (f"  ({bad} NaN/Inf)" if bad else "")
+
+
+def edge_text(edge, norm):
+    """An edge's label: the norm of the gradient it carries (None: not known) and, for a value
+    an op uses several times, the count: ``0.25 (×2)``."""
+    used = f"(×{edge.count})" if edge.count > 1 and edge.dst.kind != "junction" else ""
+    if norm is None:
+        return used
+    return (_num(norm) if norm else "0") + (f" {used}" if used else "")
 
 
 def grad_norm(g):
@@ -521,6 +551,7 @@ def draw(roots, *, rankdir="LR", values=True, grads=True, records="all", collaps
             a["style"] = a["style"].strip(",")
         if lit:
             a.update(color=HIGHLIGHT, penwidth="3")
+        a["id"] = f"v_{vertex.id}"          # stable ids in the SVG, for pages that restyle it
         return a
 
     by_scope = {}
@@ -528,14 +559,13 @@ def draw(roots, *, rankdir="LR", values=True, grads=True, records="all", collaps
         by_scope.setdefault(vertex.scope, []).append(vertex)
     _emit_clusters(dot, by_scope, attrs_of, cluster_attrs)
 
-    for edge in builder.edges:
-        used = f"(×{edge.count})" if edge.count > 1 and edge.dst.kind != "junction" else ""
+    for k, edge in enumerate(builder.edges):
         a = dict(edge_attrs(edge) or {}) if edge_attrs else {}
         given = str(a.get("label", ""))
+        used = edge_text(edge, edge.grad)
         if edge.grad is not None:
             width = 1.0 if hi == lo else 0.6 + 4.4 * (math.log10(max(edge.grad, 10 ** lo)) - lo) / (hi - lo)
             a.update(fontcolor=GRAD_FONT, penwidth=f"{width if edge.grad else 0.6:.2f}")
-            used = (_num(edge.grad) if edge.grad else "0") + (f" {used}" if used else "")
             if not edge.grad:
                 a["style"] = "dashed"
         if used and not given.startswith("<"):
@@ -548,7 +578,7 @@ def draw(roots, *, rankdir="LR", values=True, grads=True, records="all", collaps
             a.update(color=FADED, style="dashed")
         if "label" in a and not str(a["label"]).startswith("<"):
             a["label"] = _plain(a["label"])
-        dot.edge(edge.src.id, edge.dst.id, **a)
+        dot.edge(edge.src.id, edge.dst.id, id=f"e_{k}", **a)
 
     if legend:
         _legend(dot, builder)

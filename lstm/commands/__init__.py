@@ -3,4 +3,4 @@
 A command module defines ``HELP`` (one line), ``add_arguments(parser)`` and
 ``run(args) -> int`` (the exit status).
 """
-COMMANDS = ("main", "render", "check", "gradients", "train", "bench", "grade")
+COMMANDS = ("main", "render", "step", "check", "gradients", "train", "bench", "grade")

@@ -52,8 +52,9 @@ print(f"L = {L.item():.4f}")
 tg.draw(L)
 
 # %% [markdown]
-# The stepper goes through backward one node at a time (the widget below; the cells after it
-# show chosen steps without widgets).
+# The stepper goes through backward one node at a time: previous / next, the slider, the arrow
+# keys or play. It needs no kernel, so it keeps working in the saved notebook; the cells after
+# it open it at chosen steps.
 
 # %%
 stepper = Stepper(L)

@@ -1,0 +1,121 @@
+"""Step through backward of a variant's executed graph, without a kernel: write one HTML page
+(buttons, a slider, the arrow keys, play/pause; works from file:// with the network off) or
+an animated GIF with one frame per step.
+
+The graph is the one `render` draws (seeded random inputs and state, the loss L of the last
+step's output); every step shows the current node highlighted on the drawing, a close-up of
+the node with its inputs and consumers, the gradient flowing in, the op's rule written out in
+the text's notation and what it sends to each input.
+
+Examples:
+  python -m lstm step --variant blog --steps 2 -o backprop.html
+  python -m lstm step --variant paper --view cell --loss mse -o paper_cell.html
+  python -m lstm step --variant blog --view unrolled --steps 6 --frames scope -o blog.gif
+"""
+import argparse
+import sys
+from pathlib import Path
+
+HELP = "write a self-contained HTML page (or an animated GIF) that steps through backward"
+
+FORMATS = ("html", "gif")
+DEFAULT_STEPS = {"ops": 1, "cell": 1, "unrolled": 4}
+
+
+def _steps(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+    if not 1 <= value <= 50:
+        raise argparse.ArgumentTypeError(f"must be between 1 and 50, got {value}")
+    return value
+
+
+def add_arguments(parser):
+    from lstm.cells import VARIANTS
+    from lstm.diagrams import VIEWS
+
+    parser.add_argument("--variant", default="blog", choices=list(VARIANTS),
+                        help="which cell: blog (seed 001), paper (seed 000), peephole (seed 002) or rnn (default: blog)")
+    parser.add_argument("--steps", type=_steps, metavar="T",
+                        help="time steps to unroll, 1-50 (default: 1 for ops and cell, 4 for unrolled)")
+    parser.add_argument("--view", default="ops", choices=list(VIEWS),
+                        help="the drawing the steps are shown on: ops (every primitive op), cell (one cell as "
+                             "the memory pipe with valves) or unrolled (T cells side by side) (default: ops)")
+    parser.add_argument("--loss", default="ce", choices=["ce", "mse"],
+                        help="L of the last step's output: softmax cross-entropy or squared error (default: ce)")
+    parser.add_argument("--format", choices=FORMATS,
+                        help="html (a page that steps) or gif (an animation); default: from -o's suffix")
+    parser.add_argument("--frames", default="step", choices=["step", "scope"],
+                        help="gif only: one frame per backward step, or one per scope (a time step, the loss) "
+                             "for long unrolls (default: step)")
+    parser.add_argument("-o", "--output", type=Path, metavar="FILE", required=True,
+                        help="the file to write (.html or .gif)")
+    parser.add_argument("--force", action="store_true", help="replace FILE if it exists")
+
+
+def run(args):
+    suffix = args.output.suffix.lstrip(".").lower()
+    fmt = args.format or (suffix if suffix in FORMATS else None)
+    if fmt is None:
+        return _fail(f"-o {args.output}: say which format to write, with a .html or .gif suffix or --format")
+    if suffix in FORMATS and suffix != fmt:
+        return _fail(f"-o {args.output} ends in .{suffix} but --format is {fmt}; make them agree")
+    if args.view == "cell" and args.steps not in (None, 1):
+        return _fail(f"the cell view draws one step; --steps {args.steps} is for the ops and unrolled views")
+    if args.frames == "scope" and fmt != "gif":
+        return _fail("--frames scope is for a gif; a page shows every step")
+    problem = _refuse_output(args.output, args.force)
+    if problem:
+        return _fail(problem)
+    stepper = make_stepper(args.variant, args.view, args.steps or DEFAULT_STEPS[args.view], args.loss)
+    if fmt == "html":
+        args.output.write_text(stepper.page(title=_title(args, stepper)), encoding="utf-8")
+    else:
+        from tinygraph.present.animate import save_gif
+
+        save_gif(stepper, args.output, per=args.frames)
+    size = args.output.stat().st_size
+    print(f"wrote {args.output} ({len(stepper)} backward steps of {args.variant}, {args.view} view, "
+          f"{size / 1e6:.2f} MB)")
+    return 0
+
+
+def make_stepper(variant, view, steps, loss="ce"):
+    """A Stepper over the backward pass of ``variant``'s example, drawn in ``view``."""
+    from lstm import diagrams
+    from tinygraph.present import Stepper
+
+    ex = diagrams.example(variant, steps=steps, loss=loss)
+    if view == "ops":
+        def draw(root, highlight, visited, edge_grads):
+            return diagrams.ops(ex, highlight=highlight, visited=visited, edge_grads=edge_grads, legend=False)
+    else:
+        view_function = diagrams.cell if view == "cell" else diagrams.unrolled
+
+        def draw(root, highlight, visited, edge_grads):
+            return view_function(ex, grads=True, highlight=highlight, visited=visited)
+    return Stepper(ex.loss, draw=draw)
+
+
+def _title(args, stepper):
+    return f"backward through {args.variant} ({args.view} view): {len(stepper)} steps"
+
+
+def _refuse_output(path, force):
+    """Why ``path`` must not be written (None when it may be): checked before any computing."""
+    if path.is_dir():
+        return f"-o {path} is a folder; give a file name"
+    if path.exists() and not force:
+        return f"{path} exists; pass --force to replace it"
+    if path.exists() and not path.is_file():
+        return f"{path} is not a regular file"
+    if not path.parent.resolve().is_dir():
+        return f"cannot write {path}: the folder {path.parent} does not exist"
+    return None
+
+
+def _fail(message):
+    print(f"error: {message}", file=sys.stderr)
+    return 2

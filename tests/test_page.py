@@ -1,0 +1,198 @@
+"""The stepper's self-contained page: one SVG restyled per step, MathML rules, nothing fetched,
+stable hooks; and `python -m lstm step`. (tests/browser/ drives the page in Chromium.)"""
+import html
+import json
+import re
+
+import numpy as np
+import pytest
+
+import lstm.cells
+import lstm.fused
+import tinygraph as tg
+from lstm.__main__ import main
+from lstm.cells import BlogLSTM
+from lstm.losses import ce
+from tinygraph.present import Stepper
+from tinygraph.present.mathml import math_lines, split_top_level, to_mathml
+from tinygraph.present.page import inline_frame
+
+
+def two_step_blog():
+    """Notebook 03's two-step BlogLSTM with the loss on the last output."""
+    cell = BlogLSTM(input_size=2, hidden_size=3, seed=0)
+    run = cell.unroll(np.array([[[0.5, -1.0]], [[1.0, 0.3]]]))
+    return ce([run.outputs[-1]], targets=np.array([[2]]))
+
+
+@pytest.fixture(scope="module")
+def page():
+    stepper = Stepper(two_step_blog())
+    return stepper, stepper.page()
+
+
+def page_data(text):
+    return json.loads(re.search(r'<script type="application/json" data-role="data">(.*?)</script>', text, re.S)
+                      .group(1).replace("<\\/", "</"))
+
+
+def test_a_two_step_blog_lstm_page_is_one_file_under_2_mb_with_one_svg(page):
+    stepper, text = page
+    assert len(text.encode()) < 2_000_000
+    assert text.count("<svg") == 1                  # one drawing, restyled at every step
+    assert not re.search(r'(src|href)="(https?:)?//', text) and "<link" not in text     # nothing fetched
+
+
+def test_the_page_has_the_stable_hooks_and_counts_steps_from_one(page):
+    stepper, text = page
+    assert '<h2 data-role="step-title">step 1 of 65</h2>' in text
+    for role in ("prev", "next", "play"):
+        assert f'data-role="{role}"' in text
+    assert '<input data-role="slider" type="range" min="1" max="65" value="1"' in text
+    later = stepper.page(start=9)
+    assert '<h2 data-role="step-title">step 10 of 65</h2>' in later and 'value="10"' in later
+
+
+def test_every_step_names_groups_and_edges_that_exist_in_the_svg(page):
+    stepper, text = page
+    data = page_data(text)
+    ids = set(re.findall(r'<g id="([ve]_\w+)" class="(?:node|edge)"', text))
+    assert len(data["steps"]) == len(stepper)
+    for i, step in enumerate(data["steps"]):
+        assert step["current"] and set(step["current"]) <= ids, i
+        assert set(step["lit"]) <= ids
+        focus = step["focus"]
+        shown = focus["current"] + [x["v"] for x in focus["inputs"]] + [v for c in focus["consumers"] for v in c["v"]]
+        assert set(shown) <= ids
+        node = stepper.steps[i].node
+        assert len(focus["consumers"]) == len(stepper.details(i).incoming)      # every consumer, once per use
+        if node.op is not None:
+            assert len(focus["inputs"]) == len({id(p) for p in node.inputs})
+    assert set(data["since"]) <= ids and set(data["labels"]) <= ids
+
+
+def test_edge_labels_appear_when_backward_sends_along_them_and_end_as_the_final_norms(page):
+    stepper, text = page
+    data = page_data(text)
+    drawing = stepper.overview()
+    final = stepper.edge_grads(len(stepper) - 1)
+    for k, edge in enumerate(drawing.edges):
+        changes = data["labels"].get(f"e_{k}")
+        sent = [final[(edge.node, c)] for c in edge.consumers if (edge.node, c) in final]
+        if not sent:
+            assert changes is None
+            continue
+        steps = [i for i, _ in changes]
+        assert steps == sorted(steps) and steps[0] >= data["edgeSince"].get(f"e_{k}", 0)
+        norm = np.linalg.norm(sum(sent[1:], sent[0]))
+        assert changes[-1][1].split()[0].replace("−", "-") == f"{norm:.3g}"
+
+
+def test_nodes_are_faded_until_backward_reaches_them(page):
+    stepper, text = page
+    data = page_data(text)
+    for i, step in enumerate(data["steps"]):
+        for vid in step["current"]:
+            assert data["since"].get(vid, 0) <= i           # the current node is never faded
+    assert sorted(set(data["since"].values()))[0] == 0 and max(data["since"].values()) == len(stepper) - 1
+
+
+def test_the_numbers_and_rules_are_pre_rendered_as_mathml(page):
+    stepper, text = page
+    data = page_data(text)
+    k = stepper.index_of(stepper.steps[1].node)
+    assert data["steps"][k]["html"] == stepper.details(k).html()
+    assert all("<math" in step["html"] and "$" not in step["html"] for step in data["steps"])
+
+
+def test_in_jupyter_a_stepper_and_a_step_show_the_page_in_a_frame():
+    a = tg.parameter(2.0, name="a")
+    y = (a * a).named("y")
+    stepper = Stepper(y)
+    frame = stepper._repr_html_()
+    assert frame.startswith('<iframe class="tg-stepper-frame" srcdoc="')
+    assert html.unescape(re.search(r'srcdoc="([^"]*)"', frame).group(1)) == stepper.page(0)
+    assert "step 2 of 2" in html.unescape(stepper[1]._repr_html_())
+    assert inline_frame("<p>x</p>").count("<iframe") == 1
+
+
+def test_save_html_writes_the_page(tmp_path):
+    a = tg.parameter(2.0, name="a")
+    stepper = Stepper((a * a).named("y"))
+    path = stepper.save_html(tmp_path / "backprop.html", start=1)
+    assert path.read_text(encoding="utf-8") == stepper.page(1)
+
+
+# --- MathML -------------------------------------------------------------------------
+
+def op_classes():
+    found, todo = [], [tg.Op]
+    while todo:
+        cls = todo.pop()
+        found.append(cls)
+        todo.extend(cls.__subclasses__())
+    return found
+
+
+@pytest.mark.parametrize("rule", sorted({c.rule for c in op_classes() if getattr(c, "rule", "")}))
+def test_every_op_rule_converts_to_mathml_without_falling_back(rule):
+    out = to_mathml(rule)
+    assert out.startswith("<math>") and "\\" not in out
+
+
+def test_mathml_structure_of_bars_scripts_and_text():
+    assert to_mathml(r"\overline{C_{t}}") == ('<math><mrow style="border-top:0.06em solid currentColor; '
+                                              'padding-top:0.08em"><mrow><msub><mi>C</mi><mrow><mi>t</mi></mrow>'
+                                              '</msub></mrow></mrow></math>')
+    assert to_mathml(r"B^\top") == "<math><msup><mi>B</mi><mo>⊤</mo></msup></math>"
+    assert to_mathml(r"\text{a < b}") == "<math><mtext>a &lt; b</mtext></math>"
+    assert to_mathml(r"x_i^2") == "<math><msubsup><mi>x</mi><mi>i</mi><mn>2</mn></msubsup></math>"
+    assert to_mathml(r"g_{\iota}") == "<math><msub><mi>g</mi><mrow><mi>ι</mi></mrow></msub></math>"
+
+
+def test_latex_outside_the_subset_is_refused_or_shown_as_source():
+    with pytest.raises(ValueError, match=r"\\frobnicate is not in the supported subset"):
+        to_mathml(r"\frobnicate x")
+    with pytest.raises(ValueError, match="missing"):
+        to_mathml(r"\bar{x")
+    assert to_mathml(r"\frobnicate <x>", strict=False) == r"<code>\frobnicate &lt;x&gt;</code>"
+
+
+def test_a_list_of_rules_splits_into_lines_that_wrap_only_at_top_level():
+    assert split_top_level(r"\bar a = \bar y,\quad \bar b = f(x, y),\ \bar c = 1") == [
+        r"\bar a = \bar y", r"\bar b = f(x, y)", r"\bar c = 1"]
+    assert split_top_level(r"\text{a,\quad b}") == [r"\text{a,\quad b}"]
+    assert math_lines(r"a,\quad b").count("<math>") == 2
+
+
+# --- the command --------------------------------------------------------------------
+
+def test_step_command_writes_a_page(tmp_path, capsys):
+    out = tmp_path / "blog.html"
+    assert main(["step", "--variant", "rnn", "--view", "cell", "-o", str(out)]) == 0
+    text = out.read_text(encoding="utf-8")
+    assert 'data-role="step-title"' in text and "VanillaRNN" in text
+    assert "wrote" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("args, message", [
+    (["-o", "x.txt"], "with a .html or .gif suffix"),
+    (["-o", "x.gif", "--format", "html"], "ends in .gif but --format is html"),
+    (["--view", "cell", "--steps", "3", "-o", "x.html"], "the cell view draws one step"),
+    (["--frames", "scope", "-o", "x.html"], "--frames scope is for a gif"),
+])
+def test_step_command_refuses_bad_options_in_one_line(tmp_path, capsys, monkeypatch, args, message):
+    monkeypatch.chdir(tmp_path)
+    assert main(["step", *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+    assert not list(tmp_path.iterdir())
+
+
+def test_step_command_keeps_an_existing_file_unless_forced(tmp_path, capsys):
+    out = tmp_path / "page.html"
+    out.write_text("mine")
+    assert main(["step", "--view", "cell", "-o", str(out)]) == 2
+    assert "exists; pass --force" in capsys.readouterr().err and out.read_text() == "mine"
+    assert main(["step", "--view", "cell", "-o", str(out), "--force"]) == 0
+    assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
