@@ -193,6 +193,6 @@ def test_step_command_keeps_an_existing_file_unless_forced(tmp_path, capsys):
     out = tmp_path / "page.html"
     out.write_text("mine")
     assert main(["step", "--view", "cell", "-o", str(out)]) == 2
-    assert "exists; pass --force" in capsys.readouterr().err and out.read_text() == "mine"
+    assert "the file exists; use --force" in capsys.readouterr().err and out.read_text() == "mine"
     assert main(["step", "--view", "cell", "-o", str(out), "--force"]) == 0
     assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")

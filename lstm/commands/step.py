@@ -16,6 +16,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from lstm.commands import files
+
 HELP = "write a self-contained HTML page (or an animated GIF) that steps through backward"
 
 FORMATS = ("html", "gif")
@@ -52,7 +54,7 @@ def add_arguments(parser):
                              "for long unrolls (default: step)")
     parser.add_argument("-o", "--output", type=Path, metavar="FILE", required=True,
                         help="the file to write (.html or .gif)")
-    parser.add_argument("--force", action="store_true", help="replace FILE if it exists")
+    files.add_force(parser)
 
 
 def run(args):
@@ -66,16 +68,14 @@ def run(args):
         return _fail(f"the cell view draws one step; --steps {args.steps} is for the ops and unrolled views")
     if args.frames == "scope" and fmt != "gif":
         return _fail("--frames scope is for a gif; a page shows every step")
-    problem = _refuse_output(args.output, args.force)
-    if problem:
-        return _fail(problem)
+    out = files.output(args.output, force=args.force)          # checked before any computing
     stepper = make_stepper(args.variant, args.view, args.steps or DEFAULT_STEPS[args.view], args.loss)
     if fmt == "html":
-        args.output.write_text(stepper.page(title=_title(args, stepper)), encoding="utf-8")
+        out.write_text(stepper.page(title=_title(args, stepper)))
     else:
         from tinygraph.present.animate import save_gif
 
-        save_gif(stepper, args.output, per=args.frames)
+        out.write(lambda tmp: save_gif(stepper, tmp, per=args.frames))
     size = args.output.stat().st_size
     print(f"wrote {args.output} ({len(stepper)} backward steps of {args.variant}, {args.view} view, "
           f"{size / 1e6:.2f} MB)")
@@ -101,19 +101,6 @@ def make_stepper(variant, view, steps, loss="ce"):
 
 def _title(args, stepper):
     return f"backward through {args.variant} ({args.view} view): {len(stepper)} steps"
-
-
-def _refuse_output(path, force):
-    """Why ``path`` must not be written (None when it may be): checked before any computing."""
-    if path.is_dir():
-        return f"-o {path} is a folder; give a file name"
-    if path.exists() and not force:
-        return f"{path} exists; pass --force to replace it"
-    if path.exists() and not path.is_file():
-        return f"{path} is not a regular file"
-    if not path.parent.resolve().is_dir():
-        return f"cannot write {path}: the folder {path.parent} does not exist"
-    return None
 
 
 def _fail(message):
