@@ -113,11 +113,7 @@ class FusedBlogLSTM(BlogLSTM):
         W, b = self.packed()
         T = len(X)
         with tg.scope(tg.step_scope(1, T)):
-            if not isinstance(inputs, tg.Node):     # like unroll's per-step slices: a view, no copy
-                X = tg.tensor(X.view(), name=self.INPUT) if X.dtype == self.dtype else \
-                    tg.tensor(X, name=self.INPUT, dtype=self.dtype)
-            else:
-                X = inputs
+            X = inputs if isinstance(inputs, tg.Node) else tg.tensor(X, name=self.INPUT, dtype=self.dtype)
             S0 = tg.stack([init["H0"], init["C0"]], name="(H0, C0)")
             H = lstm_sequence(X, S0, W, b, name="H_1..T")
             final = {"H0": tg.getitem(H, -1, name="H_T"), "C0": tg.tensor(H.op.C[-1], name="C_T")}

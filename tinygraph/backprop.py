@@ -113,6 +113,17 @@ def _wrong_count(node, raw):
                       f"{'None' if raw is None else len(raw)} gradients for {len(node.inputs)} inputs")
 
 
+def _check_unchanged(node):
+    """Refuse to backpropagate through ``node`` when one of its inputs was given a new
+    value (``assign``) after ``node`` was computed from the old one."""
+    for parent in node.inputs:
+        if parent.stamp > node.stamp:
+            raise GraphError(
+                f"backward: {parent.label()!r} {parent.shape} was given a new value (assign) after "
+                f"{node.label()!r} was computed from it by {node.op.describe()}; its gradient would mix "
+                f"the new value with a result of the old one. Build the graph again after assigning")
+
+
 def _missing(node, parent):
     return GraphError(f"backward of {node.op.describe()} (output {node.label()!r}) returned no "
                       f"gradient for input {parent.label()!r}, which needs one")
@@ -134,6 +145,7 @@ def backward_steps(root, grad=None, retain_grads=True, accumulate=True):
     pending = {root: seed}
     owned = set()           # ids of pending sums made here: no one else sees them, add in place
     anomaly = modes.anomaly
+    assigned = modes.assignments
     index = 0
     for node in reversed(order):
         g = pending.pop(node, None)
@@ -145,6 +157,8 @@ def backward_steps(root, grad=None, retain_grads=True, accumulate=True):
         if op is None:
             input_grads = ()
         else:
+            if node.stamp < assigned:       # something was assigned since node was built
+                _check_unchanged(node)
             inputs = node.inputs
             if anomaly:
                 with np.errstate(all="ignore"):

@@ -6,11 +6,12 @@ from contextlib import contextmanager
 
 
 class _Modes:
-    __slots__ = ("grad_enabled", "anomaly")
+    __slots__ = ("grad_enabled", "anomaly", "assignments")
 
     def __init__(self):
         self.grad_enabled = True
         self.anomaly = False
+        self.assignments = 0        # Node.assign calls so far: a clock for values set after use
 
 
 modes = _Modes()

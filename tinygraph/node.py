@@ -18,6 +18,7 @@ new value (optimizers do).
 import numpy as np
 
 from .errors import DtypeError, ShapeError
+from .modes import modes
 from .scope import scopes
 
 FLOAT64 = np.dtype(np.float64)
@@ -57,9 +58,45 @@ def as_float_array(data, dtype=None, what="value"):
 
 
 def freeze(arr):
-    """Make an ndarray read-only and return it (a numpy scalar becomes a 0-d array)."""
+    """Make an ndarray read-only and return it (a numpy scalar becomes a 0-d array).
+    Only for arrays tinygraph made itself; what a caller hands in goes through ``owned``."""
     if type(arr) is not np.ndarray:
         arr = np.asarray(arr)
+    arr.setflags(write=False)
+    return arr
+
+
+def _writable_somewhere(arr):
+    """True when something can still write to ``arr``'s memory: it or an array it views
+    is writable, or it views memory that is not an ndarray (a buffer, another library's)."""
+    while arr is not None:
+        if arr.flags.writeable:
+            return True
+        base = arr.base
+        if base is not None and not isinstance(base, np.ndarray):
+            return not isinstance(base, bytes)
+        arr = base
+    return False
+
+
+def owned(data, dtype=None, what="value"):
+    """The ownership rule: every array in the graph belongs to tinygraph and cannot change.
+
+    ``data`` becomes a float array (``as_float_array``); an array made by that conversion
+    is frozen as it is; an array the caller still holds is copied, unless nothing can
+    write to it (it and everything it views are read-only), and then it is used as is.
+    The caller's arrays are never frozen or changed. Cost: one copy of each writable
+    array that enters (docs/engine.md gives the measured time and memory).
+    """
+    if isinstance(data, np.ma.MaskedArray):
+        raise DtypeError(f"{what}: masked arrays are refused, their mask would be lost; pass "
+                         f"np.ma.filled(a, fill_value) or a.data explicitly")
+    arr = as_float_array(data, dtype, what)
+    if arr is not data and arr.flags.owndata:        # made here (a list, a dtype conversion)
+        arr.setflags(write=False)
+        return arr
+    if _writable_somewhere(arr):
+        arr = arr.copy()
     arr.setflags(write=False)
     return arr
 
@@ -85,7 +122,8 @@ class Node:
     (while gradients are recorded, see ``tg.no_grad``).
     """
 
-    __slots__ = ("value", "grad", "op", "inputs", "name", "scope", "requires_grad", "__weakref__")
+    __slots__ = ("value", "grad", "op", "inputs", "name", "scope", "requires_grad", "stamp", "_adjoint_of",
+                 "__weakref__")
 
     # numpy defers to Node's reflected operators: np.ones(3) * node -> node.__rmul__
     __array_ufunc__ = None
@@ -98,6 +136,7 @@ class Node:
         self.name = name
         self.scope = scopes.current
         self.requires_grad = requires_grad
+        self.stamp = modes.assignments        # how many assigns had happened when the value was set
 
     # --- what a user reads -------------------------------------------------
     @property
@@ -120,6 +159,12 @@ class Node:
     def is_leaf(self):
         return self.op is None
 
+    @property
+    def adjoint_of(self):
+        """The forward node whose total gradient this node is (built by ``backward`` with
+        ``create_graph=True``); None for every other node."""
+        return getattr(self, "_adjoint_of", None)
+
     def numpy(self):
         """The value as a (read-only) ndarray."""
         return self.value
@@ -140,17 +185,21 @@ class Node:
         return self
 
     def assign(self, new_value):
-        """Replace the value of a leaf (e.g. an optimizer step); shape and dtype must match."""
+        """Replace the value of a leaf (e.g. an optimizer step); shape and dtype must match.
+
+        Nodes already computed from the old value keep it; ``backward`` through them then
+        raises ``GraphError`` naming this node (see ``stamp``), instead of mixing values."""
         if self.op is not None:
             raise ValueError(f"assign: {self.label()!r} is computed by {self.op.name}; only leaves can be assigned")
-        arr = as_float_array(new_value, dtype=self.value.dtype, what=f"assign to {self.label()!r}")
+        what = f"assign to {self.label()!r}"
+        arr = owned(new_value, self.value.dtype, what)
         if arr.shape != self.value.shape:
             raise ShapeError(
                 f"assign: {self.label()!r} has shape {self.value.shape}, new value has shape {arr.shape}"
             )
-        if arr is new_value:
-            arr = arr.copy()
-        self.value = freeze(arr)
+        modes.assignments += 1
+        self.value = arr
+        self.stamp = modes.assignments
 
     def __repr__(self):
         kind = "parameter" if self.requires_grad and self.op is None else ("op " + self.op.name if self.op else "tensor")
@@ -265,14 +314,15 @@ class Node:
 def tensor(data, name=None, dtype=None):
     """A leaf that takes no gradient (inputs, targets, constants).
 
-    The array is frozen (made read-only) without a copy when it already is float64/float32.
+    The value is ``owned(data)``: a copy of an array the caller can still change, so the
+    caller's array stays theirs (writable, unchanged) and the graph's cannot change.
     """
-    return Node(freeze(as_float_array(data, dtype, what=f"tensor {name!r}")), name=name)
+    return Node(owned(data, dtype, what=f"tensor {name!r}"), name=name)
 
 
 def parameter(data, name=None, dtype=None):
     """A leaf whose gradient ``backward`` computes (weights, biases, and anything to check)."""
-    return Node(freeze(as_float_array(data, dtype, what=f"parameter {name!r}")), name=name, requires_grad=True)
+    return Node(owned(data, dtype, what=f"parameter {name!r}"), name=name, requires_grad=True)
 
 
 def detach(node, name=None):

@@ -26,7 +26,7 @@ import numpy as np
 
 from .errors import AnomalyError, DtypeError, GraphError, ShapeError, TinygraphError
 from .modes import modes
-from .node import FLOAT32, FLOAT64, SCALAR_TYPES, Node, as_float_array, connect_operators, freeze
+from .node import FLOAT32, FLOAT64, SCALAR_TYPES, Node, connect_operators, freeze, owned
 
 
 def unbroadcast(grad, shape):
@@ -196,20 +196,22 @@ def _scalar_array(x, dtype):
 def as_node(x, like=None, what="constant"):
     """A Node as it is, anything else as a constant leaf (no gradient).
 
-    The dtype rule for constants: data without a float precision of its own -- Python
-    and numpy numbers, bool and int arrays -- takes the float dtype of ``like`` (so
-    ``x32 * 2`` and ``x32 / np.sqrt(d)`` stay float32), float64 without ``like``.
-    Float arrays keep their dtype; complex, object and string data is refused.
+    The dtype rule for constants: a float array with at least one axis keeps its dtype
+    (float32 meeting float64 gives float64, as in numpy). Everything else has no float
+    precision of its own -- Python and numpy numbers, 0-d arrays, lists and tuples, int and
+    bool arrays -- and takes the float dtype of ``like`` (float64 without ``like``): so
+    ``x32 * 1.5``, ``x32 * np.array(1.5)``, ``x32 + [1.5, 2.5]`` and ``x32 + [1, 2]`` all
+    stay float32. Complex, object, string and masked data is refused. The constant is
+    ``owned``: a copy when the caller can still change the array.
     """
     if isinstance(x, Node):
         return x
     dtype = like.value.dtype if like is not None else FLOAT64
     if isinstance(x, SCALAR_TYPES):
         return Node(_scalar_array(x, dtype))
-    arr = x if isinstance(x, np.ndarray) else np.asarray(x)
-    if arr.dtype.kind in "biu":
-        arr = arr.astype(dtype)
-    return Node(freeze(as_float_array(arr, what=what)))
+    if isinstance(x, np.ndarray) and x.dtype.kind == "f" and x.ndim:
+        return Node(owned(x, what=what))
+    return Node(owned(x, dtype if np.asarray(x).dtype.kind in "biuf" else None, what=what))
 
 
 def apply(op, inputs, name=None):
