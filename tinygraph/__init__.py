@@ -16,6 +16,7 @@ from .node import Node, detach, parameter, tensor
 from .ops import (Op, add, apply, broadcast_to, concat, cross_entropy, describe_nodes, div, exp, getitem, log, matmul, mean, mul, neg,
                   power, relu, reshape, sigmoid, stack, sub, sum, tanh, transpose, unbroadcast)
 from .scope import layer_of, layer_scope, scope, scope_path, step_of, step_scope
+from .tape import compile  # noqa: A004 - tg.compile(fn): trace once, replay (tinygraph/tape.py)
 from . import io, optim  # tg.optim.SGD / Adam / clip_grad_norm, tg.io.save_arrays / load_arrays
 from .draw import draw  # tg.draw(root, ...) -> graphviz.Digraph; see tinygraph/draw.py
 

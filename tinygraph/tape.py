@@ -1,0 +1,253 @@
+"""A recorded tape: trace a function once, then replay its numpy calls without the engine.
+
+``tg.compile(fn)`` is tracing, as ``jax.jit`` and ``torch.compile`` do it. The first call
+runs ``fn`` on the engine (building Nodes, checking every op) and ``tg.backward`` on its
+result. The graph it built is then written down as a straight-line Python function: one
+line per op calling the op's own ``forward``, then one line per op calling its own
+``backward`` in the order ``tg.backward`` visits the nodes, summing gradients in the same
+order. Later calls with arguments of the same shapes run that function: no Node objects,
+no shape or dtype checks, no graph walk. The numbers are the engine's, bit for bit,
+because the same numpy calls run on the same arrays in the same order (tests/test_tape.py
+checks every op and the LSTM cells).
+
+>>> import numpy as np, tinygraph as tg
+>>> w = tg.parameter([1.0, 2.0], name="w")
+>>> step = tg.compile(lambda x: tg.tanh(w * x).sum())
+>>> round(step(np.array([0.5, -1.0])), 6)   # traced: the engine runs, w.grad is filled
+-0.50191
+>>> first = w.grad
+>>> tg.zero_grad([w])
+>>> round(step(np.array([0.5, -1.0])), 6)   # replayed: no Nodes are built
+-0.50191
+>>> bool((w.grad == first).all())           # the same gradient, bit for bit
+True
+>>> print(step.tape.source)                # the recorded program
+def replay(A):
+    v0 = L0.value    # leaf 'w' (2,)
+    v1 = A[0]    # argument 0 (2,)
+    v2 = F2(v0, v1)    # mul (2,)
+    v3 = F3(v2)    # tanh (2,)
+    v4 = asarray(F4(v3))    # sum ()
+    g4 = SEED
+    r = B4(g4, v4, v3)    # sum
+    g3 = r[0]
+    r = B3(g3, v3, v2)    # tanh
+    g2 = r[0]
+    del g3
+    r = B2(g2, v2, v0, v1)    # mul
+    g0 = r[0]
+    del g2
+    return v4, (g0,)
+
+What a call is: ``step(*args)`` returns the value of ``fn(*args)`` (a scalar) as a float
+and adds its gradient to ``.grad`` of every parameter it depends on, as
+``tg.backward(fn(*args), retain_grads=False)`` would.
+
+- Float64/float32 arrays among the arguments (also inside lists, tuples and dicts) are
+  the traced inputs: ``fn`` receives them as ``tg.tensor`` Nodes. Leaf Nodes may be passed
+  too (a parameter passed in gets its gradient).
+- Everything else in the arguments (integer arrays such as class indices, numbers,
+  strings) is part of the trace: a call with a different value traces again.
+- A call whose arguments have new shapes or dtypes traces again; each tape is kept
+  (``step.tapes``, keyed by the arguments' signature).
+- Leaf Nodes that ``fn`` reaches without being given them (a cell's parameters) are read
+  at every call, so an optimizer's ``assign`` is seen. Anything else ``fn`` computes from
+  outside data, or reads from values (``node.value``, ``.item()``, Python ``if`` on a
+  number, ``tg.no_grad`` or ``tg.detach`` inside ``fn``), is fixed when it is traced, as in
+  ``jax.jit``.
+- Inside ``tg.anomaly_mode()`` every call runs on the engine (so anomalies are caught).
+"""
+import builtins
+
+import numpy as np
+
+from .backprop import backward, topological_order
+from .errors import GraphError
+from .modes import modes
+from .node import FLOAT32, FLOAT64, Node, freeze, tensor
+
+TRACED_DTYPES = (FLOAT64, FLOAT32)
+
+
+def compile(fn):  # noqa: A001 - named after torch.compile
+    """Trace ``fn`` (Nodes in, a scalar Node out) on its first call; replay it afterwards.
+    See the module's documentation."""
+    if not callable(fn):
+        raise TypeError(f"compile: expects a function, got {type(fn).__name__}")
+    return Compiled(fn)
+
+
+class Compiled:
+    """``fn`` traced once per argument signature: ``tapes`` maps a signature to its
+    ``Tape``; ``tape`` is the one the last call used."""
+
+    def __init__(self, fn):
+        self.fn = fn
+        self.tapes = {}
+        self.tape = None
+
+    def __call__(self, *args):
+        key, flat, nodes = [], [], []
+        for arg in args:
+            _flatten(arg, key, flat, nodes)
+        key = tuple(key)
+        tape = self.tapes.get(key)
+        if tape is None or modes.anomaly or not modes.grad_enabled:
+            return self._trace(key, args)
+        self.tape = tape
+        return tape.run(flat, nodes)
+
+    def _trace(self, key, args):
+        if not modes.grad_enabled:
+            raise GraphError("compile: called inside tg.no_grad(); a compiled function computes gradients")
+        made = []
+        root = self.fn(*[_as_nodes(arg, made) for arg in args])
+        if not isinstance(root, Node):
+            raise TypeError(f"compile: the function must return a Node (a scalar loss), got {type(root).__name__}")
+        backward(root, retain_grads=False)
+        if not modes.anomaly:
+            self.tape = self.tapes[key] = Tape(root, made)
+        return root.value.item()
+
+    def __repr__(self):
+        return f"compile({getattr(self.fn, '__name__', self.fn)!r}, {len(self.tapes)} tapes)"
+
+
+def _flatten(arg, key, flat, nodes):
+    """The signature of one argument (into ``key``) and its traced arrays (into ``flat``,
+    with the leaf Node each came from, or None, into ``nodes``)."""
+    if type(arg) is np.ndarray and arg.dtype in TRACED_DTYPES:
+        key.append((arg.shape, arg.dtype.char))
+        flat.append(arg)
+        nodes.append(None)
+    elif isinstance(arg, Node):
+        if arg.op is not None:
+            raise TypeError(f"compile: argument {arg.label()!r} is computed by {arg.op.name}; pass arrays or "
+                            f"leaf Nodes (tg.tensor, tg.parameter)")
+        key.append(("node", arg.shape, arg.dtype.char, arg.requires_grad))
+        flat.append(arg.value)
+        nodes.append(arg)
+    elif isinstance(arg, (list, tuple, dict)):
+        items = arg.values() if isinstance(arg, dict) else arg
+        key.append((type(arg), tuple(arg) if isinstance(arg, dict) else len(arg)))
+        for item in items:
+            _flatten(item, key, flat, nodes)
+    elif isinstance(arg, np.ndarray):
+        key.append(("fixed array", arg.shape, arg.dtype.str, arg.tobytes()))
+    else:
+        try:
+            key.append(("fixed", type(arg), arg, hash(arg)))
+        except TypeError:
+            raise TypeError(f"compile: cannot trace an argument of type {type(arg).__name__}: pass float arrays, "
+                            f"leaf Nodes, lists/tuples/dicts of them, or hashable constants") from None
+
+
+def _as_nodes(arg, made):
+    """``arg`` as ``fn`` receives it: traced arrays become tensors (recorded in ``made``)."""
+    if type(arg) is np.ndarray and arg.dtype in TRACED_DTYPES:
+        made.append(tensor(arg))
+        return made[-1]
+    if isinstance(arg, Node):
+        made.append(arg)
+        return arg
+    if isinstance(arg, dict):
+        return {k: _as_nodes(v, made) for k, v in arg.items()}
+    if isinstance(arg, (list, tuple)):
+        return type(arg)([_as_nodes(item, made) for item in arg])
+    return arg
+
+
+def _fit(g, dtype):
+    """A gradient in the dtype of the node it is for (as tg.backward casts it)."""
+    if type(g) is not np.ndarray:
+        g = np.asarray(g)
+    return g if g.dtype is dtype else g.astype(dtype)
+
+
+class Tape:
+    """One traced graph as a Python function ``replay(A)``: ``A`` holds the traced arrays;
+    it returns the root's value and the gradients of the leaves that take one.
+    ``source`` is its code, ``ops`` the number of ops it replays."""
+
+    def __init__(self, root, arg_nodes):
+        order = topological_order(root, needs_grad_only=False)
+        self.slot = {node: k for k, node in enumerate(order)}
+        self.names = {"asarray": np.asarray, "fit": _fit, "SEED": freeze(np.ones_like(root.value))}
+        args = {}
+        for position, node in enumerate(arg_nodes):
+            args.setdefault(node, position)
+        lines = ["def replay(A):"]
+        lines += [self._forward_line(node, args) for node in order]
+        self.grad_leaves = []           # per gradient returned: its Node, or the argument position
+        returned = []
+        lines += self._backward_lines(root, args, returned)
+        lines.append(f"    return v{self.slot[root]}, ({', '.join(returned)},)")
+        self.source = "\n".join(lines)
+        self.ops = sum(1 for node in order if node.op is not None)
+        exec(builtins.compile(self.source, "<tape>", "exec"), self.names)     # noqa: S102 - code written just above
+        self.replay = self.names["replay"]
+
+    def _forward_line(self, node, args):
+        k = self.slot[node]
+        shape = node.value.shape
+        if node.op is None:
+            if node in args:
+                return f"    v{k} = A[{args[node]}]    # argument {args[node]} {shape}"
+            self.names[f"L{k}"] = node
+            return f"    v{k} = L{k}.value    # leaf {node.label()!r} {shape}"
+        self.names[f"F{k}"] = node.op.forward
+        call = f"F{k}({', '.join(f'v{self.slot[p]}' for p in node.inputs)})"
+        if node.value.ndim == 0:        # numpy returns scalars for 0-d results; the engine keeps arrays
+            call = f"asarray({call})"
+        return f"    v{k} = {call}    # {node.op.describe()}{' ' + repr(node.name) if node.name else ''} {shape}"
+
+    def _backward_lines(self, root, args, returned):
+        """Backward in tg.backward's order; a node's gradient is the first contribution,
+        then a new sum, then sums in place, exactly as tg.backward adds them."""
+        slot = self.slot
+        lines = [f"    g{slot[root]} = SEED"]
+        seen = {}
+        for node in reversed(topological_order(root)):
+            k = slot[node]
+            if node.op is None:
+                self.grad_leaves.append(args.get(node, node))
+                returned.append(f"g{k}")
+                continue
+            self.names[f"B{k}"] = node.op.backward
+            operands = ", ".join([f"g{k}", f"v{k}"] + [f"v{slot[p]}" for p in node.inputs])
+            lines.append(f"    r = B{k}({operands})    # {node.op.describe()}")
+            for position, parent in enumerate(node.inputs):
+                if parent.requires_grad:
+                    lines.append(self._sum_line(node, parent, position, seen))
+            if node is not root:
+                lines.append(f"    del g{k}")
+        return lines
+
+    def _sum_line(self, node, parent, position, seen):
+        j = self.slot[parent]
+        g = f"r[{position}]"
+        dtype = parent.value.dtype
+        mixed = any(p.value.dtype is not dtype for p in node.inputs) or node.value.dtype is not dtype
+        if mixed or not type(node.op).__module__.startswith("tinygraph."):
+            self.names[f"D{j}"] = dtype         # ops from elsewhere may return another dtype
+            g = f"fit({g}, D{j})"
+        elif parent.value.ndim == 0:
+            g = f"asarray({g})"
+        count = seen[parent] = seen.get(parent, 0) + 1
+        if count == 1:
+            return f"    g{j} = {g}"
+        if count == 2:
+            total = f"g{j} + {g}"
+            return f"    g{j} = {'asarray(' + total + ')' if parent.value.ndim == 0 else total}"
+        return f"    g{j} += {g}"
+
+    def run(self, flat, nodes):
+        """Replay on the traced arrays ``flat``; add the leaves' gradients to ``.grad``."""
+        value, grads = self.replay(flat)
+        for target, g in zip(self.grad_leaves, grads):
+            node = nodes[target] if type(target) is int else target
+            g.setflags(write=False)
+            node.grad = g if node.grad is None else freeze(np.asarray(node.grad + g))
+        return value.item()
+
+
