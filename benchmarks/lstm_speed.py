@@ -13,6 +13,8 @@ and its gradients with respect to the 12 parameters:
 - ``tinygraph fused``: ``lstm.fast.FusedBlogLSTM``, one fused ``lstm_step`` op per step.
 - ``tinygraph fused sequence``: ``FusedBlogLSTM.sequence``, one ``lstm_sequence`` op for
   all T steps.
+- ``tinygraph tape`` and ``tinygraph fused tape``: the first two through ``tg.compile``
+  (traced once before timing; the timed calls replay the recorded numpy calls).
 - ``torch nn.LSTM`` and ``torch LSTMCell loop`` (eager, one cell call per step), if
   PyTorch is installed.
 
@@ -25,7 +27,9 @@ rounds of (time / the reference's time in the same round), which a loaded machin
 least and by which the goals are judged, and the achieved GFLOP/s (the matmul FLOPs of one forward + backward, 8·T·r·h·(2d + 3h),
 divided by the minimum time).
 
-Also measured: the peak memory (tracemalloc, which sees numpy's allocations) of forward +
+Also measured: the small-vector workload of benchmarks/small_vectors.py (a 2-layer BlogLSTM
+on 7-element vectors over 1,000 characters, ~50,000 ops, against the same code in PyTorch
+eager), the peak memory (tracemalloc, which sees numpy's allocations) of forward +
 backward at the medium size with T = 1,000 steps, and the time to draw an unrolled graph.
 
     python -m lstm bench                      # everything (about two minutes)
@@ -86,6 +90,9 @@ def add_arguments(parser):
     parser.add_argument("--no-torch", action="store_true", help="leave PyTorch out even if installed")
     parser.add_argument("--memory-steps", type=_count(0), default=1000,
                         help="T for the peak-memory measurement at the medium size (0 skips it; default 1000)")
+    parser.add_argument("--small-steps", type=_count(0), default=1000,
+                        help="characters for the small-vector 2-layer LSTM against PyTorch eager (0 skips it; "
+                             "default 1000)")
     parser.add_argument("--no-draw", action="store_true", help="skip timing the drawings")
     parser.add_argument("--render-timeout", type=float, default=20,
                         help="seconds Graphviz's dot may take per drawing (0: do not render; default 20)")
@@ -95,7 +102,7 @@ def add_arguments(parser):
 def to_argv(args):
     """The command line that gives back ``args`` (``python -m lstm bench`` runs this file with it)."""
     argv = []
-    for option in ("sizes", "dtypes", "repeats", "threads", "memory_steps", "render_timeout"):
+    for option in ("sizes", "dtypes", "repeats", "threads", "memory_steps", "small_steps", "render_timeout"):
         value = getattr(args, option)
         if value is not None:
             argv += ["--" + option.replace("_", "-"), str(value)]
@@ -135,6 +142,7 @@ def _load(name):
 
 reference = _load("reference_numpy")
 machine_info = _load("machine")
+small_vectors = _load("small_vectors")
 PARAMETER_KEYS = reference.PARAMETER_KEYS
 
 
@@ -199,6 +207,32 @@ class TinygraphFused(Tinygraph):
     cell_class = FusedBlogLSTM
 
 
+class TinygraphTape(Tinygraph):
+    """The teaching graph through tg.compile: traced here, replayed in every timed run."""
+
+    name = "tinygraph tape"
+
+    def __init__(self, case):
+        super().__init__(case)
+        self.xs = list(case.X)
+        self.step = tg.compile(lambda xs: (tg.stack(self.cell.unroll(list(xs)).outputs) * case.G).sum())
+        self.step(self.xs)
+
+    def run(self):
+        for p in self.parameters:
+            p.grad = None
+        self.loss = self.step(self.xs)
+
+    def result(self):
+        self.run()
+        return self.loss, {k: p.grad for k, p in self.cell.parameters().items()}
+
+
+class TinygraphFusedTape(TinygraphTape):
+    name = "tinygraph fused tape"
+    cell_class = FusedBlogLSTM
+
+
 class TinygraphSequence(TinygraphFused):
     name = "tinygraph fused sequence"
 
@@ -236,8 +270,8 @@ class TorchLSTM:
             for name, value in (("weight_ih", weight_ih), ("weight_hh", weight_hh), ("bias_ih", bias),
                                 ("bias_hh", np.zeros_like(bias))):
                 getattr(self.module, self.prefix(name)).copy_(torch.from_numpy(np.ascontiguousarray(value)))
-        self.X = torch.from_numpy(case.X)
-        self.G = torch.from_numpy(case.G)
+        self.X = torch.from_numpy(np.array(case.X))      # copies: tinygraph freezes the arrays it is given
+        self.G = torch.from_numpy(np.array(case.G))
         self.weights = list(self.module.parameters())
 
     @staticmethod
@@ -294,7 +328,7 @@ class TorchLSTMCellLoop(TorchLSTM):
 
 
 def implementations(use_torch):
-    found = [NumpyReference, Tinygraph, TinygraphFused, TinygraphSequence]
+    found = [NumpyReference, Tinygraph, TinygraphTape, TinygraphFused, TinygraphFusedTape, TinygraphSequence]
     if use_torch and _torch() is not None:
         found += [TorchLSTM, TorchLSTMCellLoop]
     return found
@@ -433,19 +467,31 @@ SPEED_COLUMNS = [("size", "size", "{}"), ("dtype", "dtype", "{}"), ("name", "imp
 MEMORY_COLUMNS = [("case", "case", "{}"), ("dtype", "dtype", "{}"), ("name", "implementation", "{}"),
                   ("peak_mb", "peak MiB", "{:.1f}"), ("ratio", "× numpy", "{:.2f}"),
                   ("per_step_kb", "KiB per step", "{:.1f}")]
+SMALL_COLUMNS = [("name", "implementation", "{}"), ("median_ms", "median ms", "{:.1f}"),
+                 ("ratio", "× torch eager (rounds)", "{:.2f}")]
 DRAW_COLUMNS = [("graph", "graph", "{}"), ("nodes", "nodes", "{}"), ("dot_lines", "DOT lines", "{}"),
                 ("build_ms", "tg.draw ms", "{:.1f}"), ("render_s", "dot -Tsvg s", "{}")]
 
 
-def goals(rows, memory):
-    """The issue's goals, each with the measured numbers and met / NOT met."""
+#: The goals, as the largest "× numpy (rounds)" per implementation and size.
+GOALS = {
+    "tinygraph": {"tiny": 4.0, "medium": 1.2},
+    "tinygraph tape": {"tiny": 4.0, "medium": 1.2},
+    "tinygraph fused": {"tiny": 2.0, "medium": 1.25, "large": 1.25},
+    "tinygraph fused tape": {"tiny": 2.0, "medium": 1.25, "large": 1.25},
+    "tinygraph fused sequence": {"tiny": 3.0, "medium": 1.25, "large": 1.25},
+}
+
+
+def goals(rows, memory, small=()):
+    """The goals, each with the measured numbers and met / NOT met."""
     by = {(r["size"], r["dtype"], r["name"]): r for r in rows}
     lines = []
     for size, dtype, name in sorted({(r["size"], r["dtype"], r["name"]) for r in rows}):
         if not name.startswith("tinygraph"):
             continue
         r = by[size, dtype, name]
-        limit = {"tiny": 3.0, "medium": 1.25, "large": 1.25}.get(size)
+        limit = GOALS[name].get(size)
         if limit is not None:
             ok = r["ratio_paired"] <= limit
             lines.append(f"{size} {dtype} {name}: {r['ratio_paired']:.2f}× numpy (rounds; min {r['ratio_min']:.2f}×), "
@@ -461,6 +507,11 @@ def goals(rows, memory):
             ok = r["ratio"] <= 1.5
             lines.append(f"peak memory {r['case']} {r['dtype']} {r['name']}: {r['ratio']:.2f}× numpy, "
                          f"goal ≤ 1.5×: {'met' if ok else 'NOT met'}")
+    for r in small:
+        if r["name"].startswith("tinygraph") and r["ratio"] is not None:
+            ok = r["ratio"] <= 0.5
+            lines.append(f"small vectors, 2-layer LSTM: {r['name']} {r['ratio']:.2f}× torch eager's time, "
+                         f"goal ≥ 2× faster (≤ 0.5×): {'met' if ok else 'NOT met'}")
     return lines
 
 
@@ -516,12 +567,19 @@ def main(args):
         memory = memory_rows(args.memory_steps, dtypes[:1], include_plain=not args.quick)
         print(f"\npeak memory of forward + backward (tracemalloc), medium size with T = {args.memory_steps}")
         print(table(memory, MEMORY_COLUMNS, args.markdown))
+    small = []
+    if args.small_steps:
+        small, ops, trace_s = small_vectors.measure(args.small_steps, rounds=3 if args.quick else 5,
+                                                    use_torch=use_torch)
+        print(f"\nsmall vectors: 2-layer BlogLSTM (7, 7) over {args.small_steps} characters, {ops} ops, float64, "
+              f"fwd + bwd; the tape's trace took {trace_s:.1f} s (not timed)")
+        print(table(small, SMALL_COLUMNS, args.markdown))
     if not args.no_draw:
         print("\ndrawing (tg.draw builds the DOT source; dot renders it)")
         print(table(draw_rows(args.render_timeout), DRAW_COLUMNS, args.markdown))
     print(f"\nmachine at the end: {machine(use_torch)}")
     print("\ngoals (× numpy: median over rounds of the time / the reference's time in the same round):")
-    for line in goals(rows, memory):
+    for line in goals(rows, memory, small):
         print("  " + line)
     return 0
 

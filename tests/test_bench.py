@@ -12,7 +12,7 @@ from lstm.commands import bench
 
 def test_bench_options_are_passed_on_unchanged():
     argv = ["bench", "--sizes", "tiny,small", "--dtypes", "float32", "--repeats", "4", "--threads", "2",
-            "--no-torch", "--memory-steps", "0", "--no-draw", "--markdown", "--render-timeout", "5"]
+            "--no-torch", "--memory-steps", "0", "--small-steps", "7", "--no-draw", "--markdown", "--render-timeout", "5"]
     args = build_parser().parse_args(argv)
     again = build_parser().parse_args(["bench", *bench._benchmark().to_argv(args)])
     assert vars(again) == vars(args)
@@ -21,11 +21,13 @@ def test_bench_options_are_passed_on_unchanged():
 def test_a_tiny_benchmark_run_checks_every_implementation_and_prints_the_table():
     result = subprocess.run(
         [sys.executable, "-m", "lstm", "bench", "--sizes", "tiny", "--repeats", "1", "--memory-steps", "0",
-         "--no-draw", "--no-torch"], capture_output=True, text=True, timeout=120)
+         "--small-steps", "5", "--no-draw", "--no-torch"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    for name in ("numpy reference", "tinygraph fused sequence", "tinygraph fused", "tinygraph"):
+    for name in ("numpy reference", "tinygraph fused sequence", "tinygraph fused tape", "tinygraph fused",
+                 "tinygraph tape", "tinygraph"):
         assert f"tiny  float64  {name}" in out and f"tiny  float32  {name}" in out, name
+    assert "small vectors: 2-layer BlogLSTM (7, 7) over 5 characters" in out and "tinygraph tape" in out
     assert "goals" in out
 
 
@@ -46,7 +48,7 @@ def test_torch_implementations_agree_with_the_reference_when_torch_is_installed(
     pytest.importorskip("torch")
     result = subprocess.run(
         [sys.executable, "-m", "lstm", "bench", "--sizes", "tiny", "--repeats", "1", "--memory-steps", "0",
-         "--no-draw"], capture_output=True, text=True, timeout=180)
+         "--small-steps", "5", "--no-draw"], capture_output=True, text=True, timeout=180)
     assert result.returncode == 0, result.stderr          # the run stops if any implementation disagrees
     for name in ("torch nn.LSTM", "torch LSTMCell loop"):
         assert f"tiny  float64  {name}" in result.stdout and f"tiny  float32  {name}" in result.stdout, name
