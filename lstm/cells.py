@@ -344,10 +344,10 @@ class BlogLSTM(Cell):
 
     def _build(self, X, previous, nodes):
         H, C = previous["H0"], previous["C0"]
+        with tg.scope("forget gate"):             # built in the order of the pipe: F, I, C_i, O
+            F = tg.sigmoid(self._net(X, H, C, "f", nodes), name="F")
         with tg.scope("input gate"):
             I = tg.sigmoid(self._net(X, H, C, "i", nodes), name="I")
-        with tg.scope("forget gate"):
-            F = tg.sigmoid(self._net(X, H, C, "f", nodes), name="F")
         with tg.scope("new memory"):
             C_i = tg.tanh(self._net(X, H, C, "c", nodes), name="C_i")
         FC = tg.mul(F, C, name="F×C")               # the forget valve on the memory pipe
@@ -357,7 +357,7 @@ class BlogLSTM(Cell):
             O = tg.sigmoid(self._net(X, H, C_t, "o", nodes), name="O")
         tanh_C = tg.tanh(C_t, name="tanh(C_t)")
         H_t = tg.mul(O, tanh_C, name="H_t")         # the output valve
-        for node in (I, F, C_i, FC, IC, C_t, O, tanh_C, H_t):
+        for node in (F, I, C_i, FC, IC, C_t, O, tanh_C, H_t):
             nodes[node.name] = node
 
     def _net(self, X, H, C, g, nodes):
@@ -554,6 +554,9 @@ class PaperLSTM(Cell):
         p, f = self._params, self._f
         z_h, s_prev = previous["z_h0"], previous["s0"]
         v = tg.concat([x, z_h, s_prev, 1.0], name="[x; z_h; s; 1]")
+        with tg.scope("forget gate"):             # built in the order of the pipe: φ, ι, c, ω
+            a_phi = tg.matmul(p["w_phi"], v, name="a_φ")
+            g_phi = f["f_phi"](a_phi, name="g_φ")
         with tg.scope("input gate"):
             a_iota = tg.matmul(p["w_iota"], v, name="a_ι")
             g_iota = f["f_iota"](a_iota, name="g_ι")
@@ -561,9 +564,6 @@ class PaperLSTM(Cell):
             v_c = tg.concat([x, z_h, 1.0], name="[x; z_h; 1]")
             a_c = tg.matmul(v_c, p["W_c"], name="a_c")
             z_c = f["f_c"](a_c, name="z_c")
-        with tg.scope("forget gate"):
-            a_phi = tg.matmul(p["w_phi"], v, name="a_φ")
-            g_phi = f["f_phi"](a_phi, name="g_φ")
         kept = tg.mul(g_phi, s_prev, name="g_φ s")
         added = tg.mul(g_iota, z_c, name="g_ι z_c")
         s = tg.add(kept, added, name="s")
@@ -573,7 +573,7 @@ class PaperLSTM(Cell):
             g_omega = f["f_omega"](a_omega, name="g_ω")
         gated = tg.mul(g_omega, s, name="g_ω s")
         z_h_t = f["f_h"](gated, name="z_h")
-        for node in (v, a_iota, g_iota, v_c, a_c, z_c, a_phi, g_phi, kept, added, s, v_out, a_omega,
+        for node in (v, a_phi, g_phi, a_iota, g_iota, v_c, a_c, z_c, kept, added, s, v_out, a_omega,
                      g_omega, gated, z_h_t):
             nodes[node.name] = node
 

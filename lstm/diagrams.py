@@ -1,29 +1,39 @@
 """The texts' LSTM diagrams, drawn from a real executed graph with ``tinygraph.draw``.
 
-Three views of every variant (blog, paper, peephole, rnn), each a ``graphviz.Digraph``:
+Three views of every variant (blog, paper, peephole, rnn, gru), each a ``graphviz.Digraph``:
 
 - ``ops``: every primitive op of one or more time steps, clustered per step and per
   gate network, parameters named as in the text (seed 001's computational graph);
-- ``cell``: one step, each gate network collapsed to one box (σ, tanh ...), the valves
-  as × and +: the memory pipe C_t-1 → × → + → C_t runs straight along the top row,
-  the gate networks side by side below it, the hidden path H_t-1 → H_t straight along
-  the bottom, X_t entering the gates from below them (seed 002);
-- ``unrolled``: T cells side by side, C and H handed from each step to the next.
+- ``cell``: one step, each gate network collapsed to one box (its activation, output and
+  formula, e.g. σ(X W_fx + H W_fh + b_f)), the valves as × and + with seed 002's names
+  (forget valve, new-memory valve, output valve): the memory pipe C_t-1 → × → + → C_t runs
+  straight along the top row, the gate networks side by side below it in the order of the
+  pipe (F, I, C_i, O), the hidden path H_t-1 → H_t straight along the bottom, X_t entering
+  the gates from below them (seed 002);
+- ``unrolled``: T cells, C and H handed from each step to the next; ``per_row`` wraps the
+  steps into rows (a slide), and with ``grads`` each step is shaded by the norm of the
+  gradient of L with respect to its state, so vanishing shows on the picture.
 
-The memory path (C, or the paper's s) is drawn in green and the hidden path (H, z_h,
-the RNN's h) in blue in every view. ``grads=True`` overlays the backward pass of the
-loss L (cross-entropy of the last step's output only, so every label along the pipe
-shows how much of ∂L/∂C_T is left t steps back): each edge is labelled with the norm
-of the gradient flowing back along it and drawn thicker the larger it is. ``highlight``,
-``visited`` and ``edge_grads`` are passed to ``tinygraph.draw`` (the notebook stepper's
-overlay). Every view takes a variant name (a seeded random example is built and run) or
-an ``Example`` from ``example(...)``.
+Every view draws the gates in one order, F, I, C_i, O (the order along the memory pipe),
+the memory path (C, or the paper's s) in green and the hidden path (H, z_h, the RNN's h)
+in blue. ``grads=True`` overlays the backward pass of the loss L (cross-entropy of the
+last step's output only, so every label along the pipe shows how much of ∂L/∂C_T is left
+t steps back): each edge is labelled with ‖∂L/∂v‖, the norm of the gradient of L with
+respect to the value v on that edge, and drawn thicker the larger it is; a caption under
+the drawing says so. ``highlight``, ``visited`` and ``edge_grads`` are passed to
+``tinygraph.draw`` (the notebook stepper's overlay). Every view takes a variant name (a
+seeded random example is built and run) or an ``Example`` from ``example(...)``.
+
+The layout is asked of Graphviz as relations (``_same_rank``: one column; ``_keep_in_line``:
+an invisible edge heavy enough to straighten a row; ``_order``: an invisible chain that
+orders boxes), and tests/test_diagrams.py checks the result as relations read back from
+the rendered SVG: on the same row, left of, above, inside, not covered.
 
 >>> from lstm import diagrams
 >>> dot = diagrams.cell("blog", grads=True)            # a graphviz.Digraph
 >>> paths = diagrams.render_all("out", fmt="svg")      # every variant's cell + unrolled view
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -31,16 +41,25 @@ import numpy as np
 import tinygraph as tg
 from lstm import losses
 from lstm.cells import VARIANTS, make_cell
-from tinygraph.draw import ROLE_COLORS, escape_html as _h
+from tinygraph.draw import ROLE_COLORS, edge_gradients, escape_html as _h
 
 MEMORY_COLOR = "#1A9850"
 HIDDEN_COLOR = "#2166AC"
 VIEWS = ("ops", "cell", "unrolled")
 FORMATS = ("svg", "png", "pdf", "dot")
+#: a font whose ι has a tail (in Helvetica/Arial ι looks like a dotless i)
+FONT = "DejaVu Sans"
 #: newrank lets the rows' rank=same constraints reach across the step clusters (cell views
 #: only: it makes dot far slower on the large op graphs)
-ROW_LAYOUT = {"newrank": "true"}
+ROW_LAYOUT = {"newrank": "true", "fontname": FONT, "ranksep": "0.25", "nodesep": "0.18"}
 PNG_DPI = 144
+#: what the numbers on the edges are, written under every drawing that shows them
+GRADIENT_CAPTION = ("numbers on the edges: ‖∂L/∂v‖, the norm of the gradient of the loss L with respect to the "
+                    "value v on that edge (thicker: larger)")
+STEP_SHADE_CAPTION = "steps shaded by ‖∂L/∂state_t‖ (darker: larger; log scale)"
+#: weights of the invisible layout edges: STRAIGHT keeps a row straight (heavier than any
+#: drawn edge, whose weight is 1, or 20 along the pipe); ORDER only orders boxes of one row
+STRAIGHT, ORDER = 100, 10
 
 
 @dataclass(frozen=True)
@@ -55,20 +74,23 @@ class Notation:
     valves: tuple           # the memory's valves: the forget valve (on the pipe), the input valve
     shown: dict             # node name -> name shown in the cell view
     hidden_path: tuple = () # ops between the hidden states, drawn on the hidden row
-    name_valves: bool = True  # write each valve's name beside it in the cell view
+    valve_names: dict = field(default_factory=dict)   # op node name -> seed 002's name for it
 
 
+_VALVES = {"F×C": "forget valve", "I×C_i": "new-memory valve", "H_t": "output valve"}
 NOTATION = {
     "blog": Notation("C_t", "C0", "H_t", "H0", ("F×C", "I×C_i"),
-                     {"C0": "C_t-1", "H0": "H_t-1", "X": "X_t"}),
+                     {"C0": "C_t-1", "H0": "H_t-1", "X": "X_t"}, valve_names=_VALVES),
     "peephole": Notation("C_t", "C0", "H_t", "H0", ("F×C", "I×C_i"),
-                         {"C0": "C_t-1", "H0": "H_t-1", "X": "X_t"}),
+                         {"C0": "C_t-1", "H0": "H_t-1", "X": "X_t"}, valve_names=_VALVES),
     "paper": Notation("s", "s0", "z_h", "z_h0", ("g_φ s", "g_ι z_c"),
-                      {"s0": "s(t-1)", "z_h0": "z_h(t-1)", "x": "x(t)", "s": "s(t)", "z_h": "z_h(t)"}),
+                      {"s0": "s(t-1)", "z_h0": "z_h(t-1)", "x": "x(t)", "s": "s(t)", "z_h": "z_h(t)"},
+                      valve_names={"g_φ s": "forget valve", "g_ι z_c": "new-memory valve",
+                                   "g_ω s": "output valve"}),
     # the GRU's H is its memory and its output at once: the pipe H_t-1 → × → + → H_t
     "gru": Notation("H_t", "H0", "H_t", "H0", ("Z×H", "(1−Z)×N"), {"H0": "H_t-1", "X": "X_t"}),
     "rnn": Notation("", "", "h_t", "h0", (), {"h0": "h_t-1", "X": "X_t"},
-                    hidden_path=("h W_h", "X W_x + h W_h", "X W_x + h W_h + b"), name_valves=False),
+                    hidden_path=("h W_h", "X W_x + h W_h", "X W_x + h W_h + b")),
 }
 
 
@@ -134,8 +156,9 @@ def _path_colors(ex):
 
 
 def _styles(ex, colors, pipe_group=True):
-    """Hooks for tinygraph.draw: path colours on edges and valves; the memory pipe's nodes
-    share a Graphviz group (drawn on one straight row), and so do the hidden path's."""
+    """Hooks for tinygraph.draw: the diagrams' font, path colours on edges and valves; the
+    memory pipe's nodes share a Graphviz group (drawn on one straight row), and so do the
+    hidden path's."""
     n = ex.notation
     pipe = {ex.run.initial_state[n.memory0]} if n.memory0 else set()
     for step in ex.run.steps:
@@ -147,7 +170,7 @@ def _styles(ex, colors, pipe_group=True):
     states = set(ex.run.initial_state.values())
 
     def vertex_attrs(vertex):
-        a = {}
+        a = {"fontname": FONT}
         if vertex.kind == "data" and vertex.nodes[0] in states:
             a.update(fillcolor=ROLE_COLORS["input"][0], style="rounded,filled")   # a state handed in, not a weight
         if vertex.kind in ("op", "data") and vertex.nodes[0] in colors:
@@ -161,7 +184,7 @@ def _styles(ex, colors, pipe_group=True):
 
     def edge_attrs(edge):
         color = colors.get(edge.node)
-        a = {} if color is None else {"color": color, "penwidth": "2"}
+        a = {"fontname": FONT} if color is None else {"fontname": FONT, "color": color, "penwidth": "2"}
         for row in (pipe, hidden_row):
             if pipe_group and edge.node in row and edge.dst.kind != "group" and (
                     not edge.consumers or any(c in row for c in edge.consumers)):
@@ -171,16 +194,23 @@ def _styles(ex, colors, pipe_group=True):
     return vertex_attrs, edge_attrs
 
 
-def _gate_attrs(vertex, names):
-    """A gate network as the texts draw it: a box with its activation's symbol and output."""
+_ACTIVATIONS = ("σ", "tanh", "id", "relu")
+
+
+def _gate_attrs(vertex, names, formula=True):
+    """A gate network as the texts draw it: a box with its activation's symbol, its output's
+    name, and (``formula``) what it computes, e.g. σ(X W_fx + H W_fh + b_f), and its name."""
     outputs = [node for node in vertex.nodes if node.name and node.op is not None
-               and node.scope == vertex.scope + (vertex.name,) and node.op.symbol in ("σ", "tanh", "id", "relu")]
+               and node.scope == vertex.scope + (vertex.name,) and node.op.symbol in _ACTIVATIONS]
     out = outputs[-1] if outputs else vertex.nodes[-1]
     shown = names.get(out, out.name or "")
-    label = (f'<<FONT POINT-SIZE="16">{_h(out.op.symbol)}</FONT>'
-             f'<BR/><B>{_h(shown)}</B><BR/><FONT POINT-SIZE="9" COLOR="#555555">{_h(vertex.name)}</FONT>>')
-    return {"label": label, "shape": "box", "style": "rounded,filled", "fillcolor": "#FFF5CC",
-            "color": "#B38F00", "margin": "0.08,0.04"}
+    lines = [f'<FONT POINT-SIZE="16">{_h(out.op.symbol)}</FONT>', f"<B>{_h(shown)}</B>"]
+    if formula:
+        inner = out.inputs[0].name if out.inputs and out.inputs[0].name else "…"
+        lines += [f'<FONT POINT-SIZE="9">{_h(out.op.symbol)}({_h(inner)})</FONT>',
+                  f'<FONT POINT-SIZE="9" COLOR="#555555">{_h(vertex.name)}</FONT>']
+    return {"label": "<" + "<BR/>".join(lines) + ">", "shape": "box", "style": "rounded,filled",
+            "fillcolor": "#FFF5CC", "color": "#B38F00", "margin": "0.08,0.04"}
 
 
 def _hide_in_cell_views(ex):
@@ -197,36 +227,66 @@ def _overlay(grads, highlight, visited, edge_grads):
             "highlight": highlight, "visited": visited}
 
 
-def _rows(dot, ex):
-    """Put the memory pipe on the top row and the hidden path on the bottom row: the initial
-    memory sits above the initial hidden state, and an invisible, heavy edge runs along the
-    hidden states so dot lines them up (the pipe is lined up by its Graphviz group). Each
-    step's X_t comes after the previous hidden state, so the steps' boxes follow each other
-    from left to right instead of stacking up in a staircase."""
-    n = ex.notation
-    h_ids = [dot.vertex_of(ex.run.initial_state[n.hidden0]).id]
-    h_ids += [dot.vertex_of(step[n.hidden]).id for step in ex.run.steps]
-    if n.memory0:
-        c0 = dot.vertex_of(ex.run.initial_state[n.memory0]).id
-        dot.body.append(f"\t{{rank=same; {c0} -> {h_ids[0]} [style=invis]}}\n")
-    for a, b in zip(h_ids, h_ids[1:]):
-        dot.body.append(f"\t{a} -> {b} [style=invis weight=3]\n")
-    for h_before, x in zip(h_ids, ex.run.inputs):
-        dot.body.append(f"\t{h_before} -> {dot.vertex_of(x).id} [style=invis]\n")
-    return dot
+def _label(title=None, caption=None, loc="t"):
+    """Graph attributes for a title (bold) and a caption (small) in the diagrams' font."""
+    if not (title or caption):
+        return {}
+    lines = ([f"<B>{_h(title)}</B>"] if title else []) + (
+        [f'<FONT POINT-SIZE="10">{_h(caption)}</FONT>'] if caption else [])
+    return {"label": "<" + "<BR/>".join(lines) + ">", "labelloc": loc, "fontsize": "14", "fontname": FONT}
 
 
-def _valve_attrs(vertex, names, roots, show_name=True):
-    """Valves and other named ops of the cell views: the op's symbol, its name beside it."""
+def _valve_attrs(vertex, names, valve_names, roots):
+    """The valves and other named ops of the cell views: the op's symbol in a circle, and
+    under it, inside the node (so no arrow can cover it), seed 002's name for a valve or the
+    op's own name (not for a root, whose record below says it, nor for f(name) ops)."""
     node = vertex.nodes[0]
-    small = len(node.op.symbol) <= 2
-    a = {"label": f'<<FONT POINT-SIZE="{16 if small else 13}">{_h(node.op.symbol)}</FONT>>',
-         "shape": "circle" if small else "box", "style": "filled" if small else "rounded,filled",
-         "width": "0.36", "height": "0.36"}
-    if node.name and node not in roots and show_name:
-        a["xlabel"] = f'<<FONT POINT-SIZE="10">{_h(names.get(node, node.name))}</FONT>>'
-    return a
+    symbol = node.op.symbol
+    small = len(symbol) <= 2
+    name = valve_names.get(node.name)
+    if name is None and node.name and node not in roots and not node.name.startswith(symbol + "("):
+        name = names.get(node, node.name)
+    label = f'<FONT POINT-SIZE="{16 if small else 13}">{_h(symbol)}</FONT>'
+    if name:
+        label += f'<BR/><FONT POINT-SIZE="8">{_h(name)}</FONT>'
+    return {"label": f"<{label}>", "shape": "circle" if small and not name else "box",
+            "style": "filled" if small and not name else "rounded,filled",
+            "width": "0.36", "height": "0.36", "margin": "0.04,0.02"}
 
+
+# --- layout relations (what Graphviz is asked for; tests/test_diagrams.py reads them back) ----
+
+def _same_rank(dot, ids, ordered=False):
+    """The vertices ``ids`` share one rank: one column in a left-to-right drawing (with
+    ``ordered``, an invisible edge from each to the next asks for the order given, top to
+    bottom; dot may still flip it, so the tests check the result)."""
+    with dot.subgraph() as sub:
+        sub.attr(rank="same")
+        for vertex_id in ids:
+            sub.node(vertex_id)
+        if ordered:
+            for a, b in zip(ids, ids[1:]):
+                sub.edge(a, b, style="invis")
+
+
+def _keep_in_line(dot, a, b, weight=STRAIGHT, **attrs):
+    """An invisible edge from ``a`` to ``b``: ``b`` comes after ``a``, and the weight pulls
+    them onto one straight row (the heavier, the stronger the pull)."""
+    dot.edge(a, b, style="invis", weight=str(weight), **attrs)
+
+
+def _order(dot, ids, weight=ORDER):
+    """Boxes of one row in the order given, left to right."""
+    for a, b in zip(ids, ids[1:]):
+        _keep_in_line(dot, a, b, weight=weight)
+
+
+def _gates_in_order(vertices):
+    return sorted((v for v in vertices if v.kind == "group" and v.name in _GATE_ORDER),
+                  key=lambda v: _GATE_ORDER.index(v.name))
+
+
+# --- the views -------------------------------------------------------------------------------
 
 def ops(source="blog", steps=1, grads=False, highlight=None, visited=None, edge_grads=None, rankdir="LR",
         legend=True):
@@ -236,16 +296,34 @@ def ops(source="blog", steps=1, grads=False, highlight=None, visited=None, edge_
     colors = _path_colors(ex)
     vertex_attrs, edge_attrs = _styles(ex, colors, pipe_group=False)
     T = len(ex.run.steps)
-    return tg.draw(ex.loss, rankdir=rankdir, legend=legend, vertex_attrs=vertex_attrs, edge_attrs=edge_attrs,
-                   title=f"{_TITLES[ex.variant]}: every op, {T} step{'s' if T > 1 else ''}, loss L",
-                   **_overlay(grads, highlight, visited, edge_grads))
+    shows_grads = grads or edge_grads is not None
+    dot = tg.draw(ex.loss, rankdir=rankdir, legend=legend, vertex_attrs=vertex_attrs, edge_attrs=edge_attrs,
+                  graph_attrs=_label(f"{_TITLES[ex.variant]}: every op, {T} step{'s' if T > 1 else ''}, loss L",
+                                     GRADIENT_CAPTION if shows_grads else None),
+                  **_overlay(grads, highlight, visited, edge_grads))
+    for step in ex.run.steps:               # the gates' outputs in one column, in the pipe's order
+        outputs = [dot.vertex_of(node).id for node in _gate_outputs(step, ex.variant)]
+        if len(outputs) > 1:
+            _same_rank(dot, outputs, ordered=True)
+    return dot
+
+
+#: the gate outputs that share a column in a variant's ops view, in the pipe's order. Only
+#: BlogLSTM's four do: where the gate networks differ in length (peepholes, the paper's
+#: concatenations) a shared column pulls the outputs out of their clusters, so those
+#: views keep dot's order.
+_OPS_COLUMN = {"blog": ("F", "I", "C_i", "O")}
+
+
+def _gate_outputs(step, variant):
+    return [step[name] for name in _OPS_COLUMN.get(variant, ()) if name in step]
 
 
 def cell(source="blog", grads=False, highlight=None, visited=None, edge_grads=None):
     """One cell (the first step of ``source``), each gate network collapsed to a box, the memory
     pipe along the top, the gates side by side below it, the hidden path along the bottom and
     X_t entering the gates from below (seed 002's picture). With ``grads`` the loss L
-    (collapsed to one node) is drawn too."""
+    (collapsed to one node) is drawn too, and a caption says what the edge numbers are."""
     ex = _example(source, 1)
     if len(ex.run.steps) != 1:
         raise ValueError(f"diagrams.cell: draws one step; got an example of {len(ex.run.steps)} steps "
@@ -265,7 +343,7 @@ def cell(source="blog", grads=False, highlight=None, visited=None, edge_grads=No
         if vertex.kind == "group" and vertex.name != "loss":
             a.update(_gate_attrs(vertex, names), group="gates")
         elif vertex.kind == "op" and vertex.nodes[0].name:
-            a.update(_valve_attrs(vertex, names, roots, n.name_valves))
+            a.update(_valve_attrs(vertex, names, n.valve_names, roots))
         return a
 
     H0, first = ex.run.initial_state[n.hidden0], _first_on_hidden_row(ex)
@@ -277,18 +355,19 @@ def cell(source="blog", grads=False, highlight=None, visited=None, edge_grads=No
         return a
 
     def cluster_attrs(scope):
-        return ({"label": f"<<B>{_h(_TITLES[ex.variant])}</B>: one cell>", "labelloc": "b"}
+        return ({"label": f"<<B>{_h(_TITLES[ex.variant])}</B>: one cell>", "labelloc": "b", "fontname": FONT}
                 if scope[0].startswith("t=") else {})
 
+    shows_grads = grads or edge_grads is not None
     dot = tg.draw(roots, collapse=[2, "loss"], records="ends", hide=_hide_in_cell_views(ex), values=False, grads="norm",
-                  graph_attrs=ROW_LAYOUT,
+                  graph_attrs={**ROW_LAYOUT, **_label(caption=GRADIENT_CAPTION if shows_grads else None, loc="b")},
                   place_leaves=False,
                   names=names, vertex_attrs=vattrs, edge_attrs=eattrs, cluster_attrs=cluster_attrs,
                   **_overlay(grads, highlight, visited, edge_grads))
     return _cell_rows(dot, ex)
 
 
-#: the gate networks of a cell from left to right, as seed 002 draws them
+#: the gate networks of a cell in the order along the memory pipe, as seed 002 draws them
 _GATE_ORDER = ("forget gate", "input gate", "new memory", "input value", "output gate",
                "update gate", "reset gate", "candidate")
 _ROW_PORTS = {"tailport": "e", "headport": "w"}
@@ -302,16 +381,14 @@ def _first_on_hidden_row(ex):
 
 def _cell_rows(dot, ex):
     """The cell view's three rows (seed 002's picture): the memory pipe along the top, the gate
-    networks side by side in the middle (a Graphviz group and an invisible chain: forget,
-    input, new memory, output), the hidden path H_t-1 → H_t straight along the bottom; X_t
-    comes after H_t-1, below the gates, and its edges go up into them.
+    networks side by side in the middle (forget, input, new memory, output), the hidden path
+    H_t-1 → H_t straight along the bottom; X_t comes after H_t-1, below the gates, and its
+    edges go up into them.
 
-    The hidden row is held by an invisible, heavy edge from H_t-1 to the first op on it:
-    without it the gates pull H_t-1 up, and an edge label (``grads=True``) shifts it by a few
-    points. With peepholes (the memory feeds the gates too) X_t also follows H_t-1's
-    junction, else dot routes one of X_t's edges over the pipe; without peepholes that same
-    edge lifts X_t above the gates (tests/test_diagrams.py checks every variant, with and
-    without ``grads``)."""
+    The relations asked for: C_t-1 and H_t-1 in one column (the left edge); H_t-1 kept in line
+    with the first op on the hidden row, two ranks on (without it the gates pull H_t-1 up);
+    X_t after H_t-1 (and, with peepholes, after H_t-1's junction, else dot routes one of
+    X_t's edges over the pipe); the gates ordered left to right."""
     n = ex.notation
     H0 = ex.run.initial_state[n.hidden0]
     h0 = dot.vertex_of(H0).id
@@ -320,48 +397,137 @@ def _cell_rows(dot, ex):
     first = _first_on_hidden_row(ex)
     first_id = next(v.id for v in dot.vertices if v.kind == "op" and v.nodes[0] is first)
     x = dot.vertex_of(ex.run.inputs[0]).id
-    gates = sorted((v for v in dot.vertices if v.kind == "group" and v.name in _GATE_ORDER),
-                   key=lambda v: _GATE_ORDER.index(v.name))
     if n.memory0:
-        c0 = dot.vertex_of(ex.run.initial_state[n.memory0]).id
-        dot.body.append(f"\t{{rank=same; {c0} -> {h0} [style=invis]}}\n")
+        _same_rank(dot, [dot.vertex_of(ex.run.initial_state[n.memory0]).id, h0], ordered=True)
     direct = any(e.src.nodes[0] is H0 and e.dst.id == first_id for e in dot.edges)   # the RNN's h → h W_h
-    ports = "".join(f" {k}={v}" for k, v in _ROW_PORTS.items()) if direct else ""
-    dot.body.append(f"\t{h0} -> {first_id} [style=invis weight=100 minlen=2{ports}]\n")
-    dot.body.append(f"\t{h0} -> {x} [style=invis]\n")
+    _keep_in_line(dot, h0, first_id, minlen="2", **(_ROW_PORTS if direct else {}))
+    _keep_in_line(dot, h0, x, weight=1)
     if peepholes and H0 in junctions:
-        dot.body.append(f"\t{junctions[H0]} -> {x} [style=invis]\n")
-    if len(gates) > 1:
-        dot.body.append("\t" + " -> ".join(v.id for v in gates) + " [style=invis weight=10]\n")
+        _keep_in_line(dot, junctions[H0], x, weight=1)
+    _order(dot, [v.id for v in _gates_in_order(dot.vertices)])
     return dot
 
 
-def unrolled(source="blog", steps=4, grads=False, highlight=None, visited=None, edge_grads=None):
-    """``steps`` cells side by side (each gate network collapsed), C and H handed on from step
-    to step; with ``grads`` the labels along the pipe show ∂L/∂C_t and ∂L/∂H_t shrinking."""
+def _step_of(vertex):
+    """The time step a drawn vertex belongs to ("t=3" -> 3), None outside the steps."""
+    for part in vertex.scope:
+        if part.startswith("t=") and part[2:].isdigit():
+            return int(part[2:])
+    return None
+
+
+def _node_step(node):
+    """The time step a node was built in, None outside the steps."""
+    for part in node.scope:
+        if part.startswith("t=") and part[2:].isdigit():
+            return int(part[2:])
+    return None
+
+
+def _state_norms(ex):
+    """‖∂L/∂state_t‖ for t = 1..T: every state node of the step (C_t and H_t) as one vector."""
+    names = list(ex.cell.STATE.values())
+    nodes = [step[name] for step in ex.run.steps for name in names]
+    grads = tg.grad(ex.loss, nodes)
+    k = len(names)
+    return [float(np.sqrt(sum(np.sum(np.square(g)) for g in grads[i * k:(i + 1) * k])))
+            for i in range(len(ex.run.steps))]
+
+
+def _shade(value, low, high):
+    """A fill from pale (``low``) to strong orange (``high``), on a log scale."""
+    span = np.log10(high) - np.log10(low) if high > low > 0 else 0.0
+    f = 1.0 if span == 0 else float(np.clip((np.log10(max(value, low)) - np.log10(low)) / span, 0, 1))
+    pale, strong = np.array([255, 251, 242]), np.array([240, 140, 60])
+    return "#" + "".join(f"{int(round(c)):02X}" for c in pale + f * (strong - pale))
+
+
+def unrolled(source="blog", steps=4, grads=False, highlight=None, visited=None, edge_grads=None, per_row=None):
+    """``steps`` cells side by side (each gate network collapsed, in the pipe's order), C and H
+    handed on from step to step. With ``grads`` the labels show ∂L/∂C_t and ∂L/∂H_t shrinking
+    along the pipe and each step is shaded by ‖∂L/∂state_t‖. ``per_row`` lays the steps out
+    for a slide: rows of that many steps (2 for T = 6), and only the gradients handed from
+    step to step labelled; ``save(..., max_width=1920)`` then fits a PNG to a slide."""
     ex = _example(source, steps)
     n = ex.notation
+    T = len(ex.run.steps)
+    if per_row is not None and (isinstance(per_row, bool) or not isinstance(per_row, (int, np.integer))
+                                or per_row < 1):
+        raise ValueError(f"diagrams.unrolled: per_row must be a positive integer, got {per_row!r}")
+    slide = per_row is not None
+    per_row = T if per_row is None else min(per_row, T)
     vertex_attrs, edge_attrs = _styles(ex, _path_colors(ex))
     roots = [ex.loss] + [ex.run.final_state[k] for k in (n.memory0, n.hidden0) if k]
+    shade = None
+    if grads and edge_grads is None:
+        norms = _state_norms(ex)
+        shade = {t: (norm, _shade(norm, min(norms), max(norms))) for t, norm in enumerate(norms, start=1)}
+    if grads and edge_grads is None and slide:          # a slide labels only what is handed on
+        states = set(ex.run.initial_state.values()) | {s[name] for s in ex.run.steps for name in ex.cell.STATE.values()}
+        edge_grads = {(a, b): g for (a, b), g in edge_gradients(ex.loss)[0].items()   # what is handed on
+                      if a in states and (_node_step(a) != _node_step(b) or b is ex.loss)}
 
     def vattrs(vertex):
         a = vertex_attrs(vertex)
         if vertex.kind == "group" and vertex.name != "loss":
-            a.update(_gate_attrs(vertex, {}))
+            a.update(_gate_attrs(vertex, {}, formula=False))
         elif vertex.kind == "op" and vertex.nodes[0].name:
-            a.update(_valve_attrs(vertex, {}, roots))
-            a.pop("xlabel", None)
+            a.update(_valve_attrs(vertex, {}, {}, roots + [s[k] for s in ex.run.steps for k in s]))
         return a
 
-    T = len(ex.run.steps)
+    def eattrs(edge):
+        a = edge_attrs(edge)
+        src, dst = _step_of(edge.src), _step_of(edge.dst)
+        if src and dst and dst == src + 1 and src % per_row == 0:
+            a["constraint"] = "false"           # handed on to the next row: no rank constraint
+        return a
+
+    def cluster_attrs(scope):
+        if shade is None or len(scope) != 1 or not scope[0].startswith("t="):
+            return {"fontname": FONT}
+        norm, fill = shade[int(scope[0][2:])]
+        return {"fontname": FONT, "style": "rounded,filled", "fillcolor": fill,
+                "label": f"<{_h(scope[0])}   <FONT POINT-SIZE='10'>‖∂L/∂state‖ {norm:.2g}</FONT>>"}
+
+    title = f"{_TITLES[ex.variant]} unrolled over {T} step{'s' if T > 1 else ''}"
+    caption = None
+    if grads or edge_grads is not None:
+        caption = GRADIENT_CAPTION + ("; " + STEP_SHADE_CAPTION if shade else "")
     dot = tg.draw(roots, collapse=[2, "loss"], records="ends", hide=_hide_in_cell_views(ex), values=False, grads="norm",
-                  graph_attrs=ROW_LAYOUT,
+                  graph_attrs={**ROW_LAYOUT, **_label(title, caption)},
                   place_leaves=False,
-                  vertex_attrs=vattrs, edge_attrs=edge_attrs,
-                  title=f"{_TITLES[ex.variant]} unrolled over {T} step{'s' if T > 1 else ''}"
-                        + (": gradient norms of L on the edges" if grads else ""),
+                  vertex_attrs=vattrs, edge_attrs=eattrs, cluster_attrs=cluster_attrs,
                   **_overlay(grads, highlight, visited, edge_grads))
-    return _rows(dot, ex)
+    return _rows(dot, ex, per_row)
+
+
+def _rows(dot, ex, per_row):
+    """The unrolled view's rows: the memory pipe on top and the hidden path below it, each step
+    after the previous one, ``per_row`` steps to a row.
+
+    The relations asked for: the initial memory above the initial hidden state (one column);
+    the hidden states kept in line from step to step, and each step's X_t after the previous
+    hidden state, so the steps follow each other from left to right instead of stacking in a
+    staircase; each step's gates side by side in the pipe's order, as in the cell view; the first
+    step of each further row in the column of the first step of the row above, and below it."""
+    n = ex.notation
+    h_ids = [dot.vertex_of(ex.run.initial_state[n.hidden0]).id]
+    h_ids += [dot.vertex_of(step[n.hidden]).id for step in ex.run.steps]
+    x_ids = [dot.vertex_of(x).id for x in ex.run.inputs]
+    if n.memory0:
+        _same_rank(dot, [dot.vertex_of(ex.run.initial_state[n.memory0]).id, h_ids[0]], ordered=True)
+    for k in range(1, len(h_ids)):                      # step k: from h_ids[k-1] to h_ids[k]
+        if k == 1 or (k - 1) % per_row:                 # not the first step of a further row
+            _keep_in_line(dot, h_ids[k - 1], h_ids[k], weight=3)
+            _keep_in_line(dot, h_ids[k - 1], x_ids[k - 1], weight=1)
+        else:
+            _same_rank(dot, [x_ids[k - 1 - per_row], x_ids[k - 1]], ordered=True)
+    by_step = {}
+    for vertex in _gates_in_order(dot.vertices):
+        by_step.setdefault(_step_of(vertex), []).append(vertex.id)
+    for ids in by_step.values():
+        _order(dot, ids)
+    return dot
 
 
 _TITLES = {"blog": "BlogLSTM (seed 001)", "paper": "PaperLSTM (seed 000)",
@@ -379,8 +545,17 @@ def view(variant, name, steps=None, grads=False, **overlay):
     return _VIEW_FUNCTIONS[name](variant, steps=default if steps is None else steps, grads=grads, **overlay)
 
 
-def save(dot, path, fmt):
-    """Write ``dot`` to ``path`` as svg, png, pdf or dot (the DOT source); returns the path."""
+def layout_size(dot):
+    """(width, height) of the laid-out drawing in points (1/72 inch), from ``dot -Tjson``."""
+    import json
+    x0, y0, x1, y1 = (float(v) for v in json.loads(dot.pipe(format="json"))["bb"].split(","))
+    return x1 - x0, y1 - y0
+
+
+def save(dot, path, fmt, max_width=None):
+    """Write ``dot`` to ``path`` as svg, png, pdf or dot (the DOT source); returns the path.
+    A PNG is drawn at ``PNG_DPI``, or at the resolution that makes it ``max_width`` pixels
+    wide (a slide: 1920) when that is smaller."""
     path = Path(path)
     if fmt not in FORMATS:
         raise ValueError(f"diagrams: unknown format {fmt!r}; choose one of {list(FORMATS)}")
@@ -389,10 +564,25 @@ def save(dot, path, fmt):
         path.write_text(dot.source, encoding="utf-8")
         return path
     if fmt == "png":            # sharp enough for a slide (Graphviz's default is 96 dpi)
-        dot = dot.copy()
-        dot.attr("graph", dpi=str(PNG_DPI))
+        path.write_bytes(_png(dot, PNG_DPI if max_width is None else
+                              min(PNG_DPI, 72 * max_width / layout_size(dot)[0]), max_width))
+        return path
     path.write_bytes(dot.pipe(format=fmt))
     return path
+
+
+def _png(dot, dpi, max_width=None, tries=4):
+    """The PNG of ``dot`` at ``dpi``, lowered until it is at most ``max_width`` pixels wide
+    (Graphviz's padding and font metrics change the width a little with the resolution)."""
+    for _ in range(tries):
+        drawing = dot.copy()
+        drawing.attr("graph", dpi=f"{dpi:.2f}")
+        png = drawing.pipe(format="png")
+        width = int.from_bytes(png[16:20], "big")
+        if max_width is None or width <= max_width:
+            return png
+        dpi *= max_width / width * 0.995
+    return png
 
 
 def render_all(out_dir, fmt="svg", steps=4, grads=True, save=save):

@@ -262,3 +262,153 @@ def test_bad_names_are_refused_with_the_choices():
         diagrams.cell(diagrams.example("blog", steps=2))
     with pytest.raises(ValueError, match="unknown format"):
         diagrams.save(diagrams.cell("rnn"), "x.gif", "gif")
+
+
+# --- layout read back as relations (positions from `dot -Tjson`, compared with each other) ---
+
+GATE_NAMES = {"blog": ["forget gate", "input gate", "new memory", "output gate"],
+              "peephole": ["forget gate", "input gate", "new memory", "output gate"],
+              "paper": ["forget gate", "input gate", "input value", "output gate"]}
+
+
+def layout(dot):
+    """vertex id -> (x, y) centre in points, y growing upwards, from dot -Tjson."""
+    import json
+    objects = json.loads(dot.pipe(format="json"))["objects"]
+    return {o["name"]: tuple(float(v) for v in o["pos"].split(",")) for o in objects if "pos" in o}
+
+
+def left_of(pos, a, b):
+    return pos[a][0] < pos[b][0]
+
+
+def above(pos, a, b):
+    return pos[a][1] > pos[b][1]
+
+
+def op_vertex(dot, node):
+    return next(v for v in dot.vertices if v.kind == "op" and v.nodes[0] is node)
+
+
+@pytest.mark.parametrize("variant", ["blog", "peephole", "paper"])
+def test_cell_and_unrolled_views_draw_the_gates_in_the_pipes_order(variant):
+    ex, dot, _ = rendered_cell(variant, False)
+    pos = layout(dot)
+    gates = {v.name: v.id for v in dot.vertices if v.kind == "group" and v.name != "loss"}
+    order = [gates[name] for name in GATE_NAMES[variant]]
+    assert all(left_of(pos, a, b) for a, b in zip(order, order[1:]))
+    ex = diagrams.example(variant, steps=3)
+    dot = diagrams.unrolled(ex)
+    pos = layout(dot)
+    for k in (1, 2, 3):
+        gates = {v.name: v.id for v in dot.vertices if v.kind == "group" and v.scope[:1] == (f"t={k}",)}
+        order = [gates[name] for name in GATE_NAMES[variant]]
+        assert all(left_of(pos, a, b) for a, b in zip(order, order[1:])), (variant, k)
+
+
+def test_ops_view_stacks_blogs_gates_in_the_pipes_order():
+    ex = diagrams.example("blog")
+    dot = diagrams.ops(ex)
+    pos = layout(dot)
+    ids = [dot.vertex_of(ex.run.steps[0][name]).id for name in ("F", "I", "C_i", "O")]
+    assert all(above(pos, a, b) for a, b in zip(ids, ids[1:]))
+
+
+@pytest.mark.parametrize("variant", ["blog", "peephole", "paper"])
+def test_cell_view_names_the_three_valves_as_seed_002_does(variant):
+    ex, dot, svg = rendered_cell(variant, False)
+    step = ex.run.steps[0]
+    valves = dict(zip(("forget valve", "new-memory valve", "output valve"),
+                      {"paper": ("g_φ s", "g_ι z_c", "g_ω s")}.get(variant, ("F×C", "I×C_i", "H_t"))))
+    for name, node_name in valves.items():
+        texts = Svg.texts(svg.of("node")[op_vertex(dot, step[node_name]).id])
+        assert texts == ["×", name], (variant, texts)          # inside the node: no arrow can cover it
+
+
+def test_gate_boxes_show_their_formula():
+    _, _, svg = rendered_cell("blog", False)
+    texts = svg.all_node_texts()
+    for formula in ("σ(X W_fx + H W_fh + b_f)", "σ(X W_ix + H W_ih + b_i)", "tanh(X W_cx + H W_ch + b_c)",
+                    "σ(X W_ox + H W_oh + b_o)"):
+        assert formula in texts
+
+
+def test_rnn_cell_view_names_its_matmuls_and_sums():
+    texts = Svg(diagrams.cell("rnn")).all_node_texts()
+    for name in ("X W_x", "h W_h", "X W_x + h W_h", "X W_x + h W_h + b"):
+        assert name in texts
+
+
+@pytest.mark.parametrize("make", [diagrams.cell, diagrams.unrolled, diagrams.ops])
+def test_a_drawing_with_gradients_says_what_the_edge_numbers_are(make):
+    def all_texts(dot):
+        return " ".join(t.text for t in ET.fromstring(dot.pipe(format="svg")).iter(f"{SVG}text") if t.text)
+    assert "the norm of the gradient of the loss L" in all_texts(make("blog", grads=True))
+    assert "the norm of the gradient" not in all_texts(make("blog"))
+
+
+def test_greek_names_are_set_in_a_font_whose_iota_has_a_tail():
+    root = ET.fromstring(diagrams.cell("paper").pipe(format="svg"))
+    greek = [t for t in root.iter(f"{SVG}text") if t.text and "ι" in t.text]
+    assert greek and all(t.get("font-family") == diagrams.FONT for t in greek)
+
+
+def _bezier_points(d):
+    numbers = [float(v) for v in re.findall(r"-?\d+\.?\d*", d)]
+    points = list(zip(numbers[::2], numbers[1::2]))
+    out = []
+    for i in range(0, len(points) - 3, 3):
+        p0, p1, p2, p3 = (np.array(p) for p in points[i:i + 4])
+        for s in np.linspace(0, 1, 25):
+            out.append((1 - s) ** 3 * p0 + 3 * (1 - s) ** 2 * s * p1 + 3 * (1 - s) * s ** 2 * p2 + s ** 3 * p3)
+    return out
+
+
+@pytest.mark.parametrize("variant", ["blog", "paper"])     # peephole: one label is crossed (docs/cells.md)
+def test_edge_labels_are_not_covered_by_edges(variant):
+    _, _, svg = rendered_cell(variant, True)
+    edges = {title: g for title, g in svg.of("edge").items()}
+    paths = {title: _bezier_points(g.find(f"{SVG}path").get("d")) for title, g in edges.items()}
+    for title, g in edges.items():
+        for text in g.iter(f"{SVG}text"):
+            x, y, size = float(text.get("x")), float(text.get("y")), float(text.get("font-size"))
+            half = 0.3 * size * len(text.text)              # anchored in the middle
+            box = (x - half + 1, y - 0.7 * size + 1, x + half - 1, y - 1)
+            for other, points in paths.items():
+                inside = [p for p in points if box[0] < p[0] < box[2] and box[1] < p[1] < box[3]]
+                assert not inside, f"{variant}: the label {text.text!r} of {title} is covered by edge {other}"
+
+
+def test_unrolled_view_laid_out_for_a_slide(tmp_path):
+    ex = diagrams.example("blog", steps=6)
+    dot = diagrams.unrolled(ex, grads=True, per_row=2)
+    pos = layout(dot)
+    pipe = [op_vertex(dot, step["F×C"]).id for step in ex.run.steps]
+    out = [op_vertex(dot, step["H_t"]).id for step in ex.run.steps]
+    for k in range(6):
+        assert above(pos, pipe[k], out[k]), f"step {k + 1}: the pipe is not above the hidden path"
+    for row in range(3):                                # rows of two steps, top to bottom, each starting left
+        a, b = 2 * row, 2 * row + 1
+        assert left_of(pos, pipe[a], pipe[b]) and abs(pos[pipe[a]][1] - pos[pipe[b]][1]) < 1.0
+        if row:
+            assert above(pos, out[a - 2], pipe[a]) and left_of(pos, pipe[a], pipe[a - 1])
+    width, _ = diagrams.layout_size(dot)
+    assert width < diagrams.layout_size(diagrams.unrolled(ex, grads=True))[0] / 2
+    png = diagrams.save(dot, tmp_path / "slide.png", "png", max_width=1920)
+    assert int.from_bytes(png.read_bytes()[16:20], "big") <= 1920
+
+
+def test_unrolled_grads_shade_each_step_by_its_state_gradient():
+    ex = diagrams.example("rnn", steps=5)
+    svg = Svg(diagrams.unrolled(ex, grads=True))
+    norms = [grad_norm(tg.grad(ex.loss, step["h_t"])) for step in ex.run.steps]
+    fills = {}
+    for g in svg.of("cluster").values():
+        label = " ".join(Svg.texts(g))
+        if label.startswith("t="):
+            k = int(label.split()[0][2:])
+            assert f"{norms[k - 1]:.2g}" in label
+            shape = next(e for e in g.iter() if e.tag in (f"{SVG}path", f"{SVG}polygon"))
+            fills[k] = sum(int(shape.get("fill")[i:i + 2], 16) for i in (1, 3, 5))
+    darker_first = sorted(fills, key=fills.get)          # the smaller the sum of RGB, the darker
+    assert darker_first == sorted(fills, key=lambda k: -norms[k - 1])

@@ -5,6 +5,10 @@
 - {variant}_cell.png, {variant}_unrolled.png for blog, paper, peephole, rnn: what
   ``lstm.diagrams.render_all`` writes (cell view plain, unrolled over 4 steps with the
   gradient norms of L on the edges);
+- blog_cell_grads.png: the BlogLSTM cell with the gradient norms of L on the edges and the
+  caption that says what they are;
+- blog_unrolled_6_slide.png: six BlogLSTM steps laid out for a slide (rows of two, at most
+  1,920 pixels wide), each step shaded by the norm of the gradient of L for its state;
 - blog_ops.svg: every op of one BlogLSTM step, with gradients (large: an SVG to zoom);
 - blog_unrolled_20.svg, rnn_unrolled_20.svg: 20 steps with gradients, the vanishing of
   ∂L/∂C_t and ∂L/∂h_t side by side;
@@ -46,6 +50,9 @@ def draw_step_example():
 
 def main():
     paths = diagrams.render_all(HERE, fmt="png", steps=4)
+    paths.append(diagrams.save(diagrams.cell("blog", grads=True), HERE / "blog_cell_grads.png", "png"))
+    paths.append(diagrams.save(diagrams.unrolled("blog", steps=6, grads=True, per_row=2),
+                               HERE / "blog_unrolled_6_slide.png", "png", max_width=1920))
     paths.append(diagrams.save(diagrams.ops("blog", grads=True), HERE / "blog_ops.svg", "svg"))
     for variant in ("blog", "rnn"):
         paths.append(diagrams.save(diagrams.unrolled(variant, steps=20, grads=True),
