@@ -391,8 +391,10 @@ class PeepholeLSTM(BlogLSTM):
         O = σ(X W_ox + H W_oh + C_t W_oc + b_o)   H_t = O×tanh(C_t)
 
     C is C_t-1 for the input and forget valves; the output valve sees the new memory C_t.
-    The peephole matrices W_ic, W_fc, W_oc are full (h × h), as the text's "one layer
-    neural network" reads. Initialised like BlogLSTM (uniform ±1/√h).
+    The peephole matrices W_ic, W_fc, W_oc are full (h × h), as we read the text's "one layer
+    neural network" over the memory; the usual peepholes (Gers & Schmidhuber 2000; PyTorch has
+    none, TensorFlow's LSTMCell(use_peepholes=True)) are diagonal, one weight per unit, so each
+    valve sees only its own unit's memory. Initialised like BlogLSTM (uniform ±1/√h).
     """
 
     PARAMETERS = {**BlogLSTM.PARAMETERS, "W_ic": "W_ic", "W_fc": "W_fc", "W_oc": "W_oc"}

@@ -356,7 +356,7 @@ def cell(source="blog", grads=False, highlight=None, visited=None, edge_grads=No
 
     def cluster_attrs(scope):
         return ({"label": f"<<B>{_h(_TITLES[ex.variant])}</B>: one cell>", "labelloc": "b", "fontname": FONT}
-                if scope[0].startswith("t=") else {})
+                if tg.step_of(scope) is not None else {})
 
     shows_grads = grads or edge_grads is not None
     dot = tg.draw(roots, collapse=[2, "loss"], records="ends", hide=_hide_in_cell_views(ex), values=False, grads="norm",
@@ -408,22 +408,6 @@ def _cell_rows(dot, ex):
     return dot
 
 
-def _step_of(vertex):
-    """The time step a drawn vertex belongs to ("t=3" -> 3), None outside the steps."""
-    for part in vertex.scope:
-        if part.startswith("t=") and part[2:].isdigit():
-            return int(part[2:])
-    return None
-
-
-def _node_step(node):
-    """The time step a node was built in, None outside the steps."""
-    for part in node.scope:
-        if part.startswith("t=") and part[2:].isdigit():
-            return int(part[2:])
-    return None
-
-
 def _state_norms(ex):
     """‖∂L/∂state_t‖ for t = 1..T: every state node of the step (C_t and H_t) as one vector."""
     names = list(ex.cell.STATE.values())
@@ -465,7 +449,7 @@ def unrolled(source="blog", steps=4, grads=False, highlight=None, visited=None, 
     if grads and edge_grads is None and slide:          # a slide labels only what is handed on
         states = set(ex.run.initial_state.values()) | {s[name] for s in ex.run.steps for name in ex.cell.STATE.values()}
         edge_grads = {(a, b): g for (a, b), g in edge_gradients(ex.loss)[0].items()   # what is handed on
-                      if a in states and (_node_step(a) != _node_step(b) or b is ex.loss)}
+                      if a in states and (tg.step_of(a) != tg.step_of(b) or b is ex.loss)}
 
     def vattrs(vertex):
         a = vertex_attrs(vertex)
@@ -477,15 +461,15 @@ def unrolled(source="blog", steps=4, grads=False, highlight=None, visited=None, 
 
     def eattrs(edge):
         a = edge_attrs(edge)
-        src, dst = _step_of(edge.src), _step_of(edge.dst)
+        src, dst = tg.step_of(edge.src), tg.step_of(edge.dst)
         if src and dst and dst == src + 1 and src % per_row == 0:
             a["constraint"] = "false"           # handed on to the next row: no rank constraint
         return a
 
     def cluster_attrs(scope):
-        if shade is None or len(scope) != 1 or not scope[0].startswith("t="):
+        if shade is None or len(scope) != 1 or tg.step_of(scope) is None:
             return {"fontname": FONT}
-        norm, fill = shade[int(scope[0][2:])]
+        norm, fill = shade[tg.step_of(scope)]
         return {"fontname": FONT, "style": "rounded,filled", "fillcolor": fill,
                 "label": f"<{_h(scope[0])}   <FONT POINT-SIZE='10'>‖∂L/∂state‖ {norm:.2g}</FONT>>"}
 
@@ -524,7 +508,7 @@ def _rows(dot, ex, per_row):
             _same_rank(dot, [x_ids[k - 1 - per_row], x_ids[k - 1]], ordered=True)
     by_step = {}
     for vertex in _gates_in_order(dot.vertices):
-        by_step.setdefault(_step_of(vertex), []).append(vertex.id)
+        by_step.setdefault(tg.step_of(vertex), []).append(vertex.id)
     for ids in by_step.values():
         _order(dot, ids)
     return dot

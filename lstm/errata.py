@@ -27,7 +27,6 @@ True
 ['18', '21', '22', '25']
 """
 import json
-import re
 import textwrap
 import tomllib
 from collections import defaultdict
@@ -88,15 +87,6 @@ def random_case(config, seed=0):
 
 # --- the truth from autodiff ---------------------------------------------------------------
 
-def _time_of(node):
-    """The step t of the scope a node was built in ("t=3" -> 3), None outside the steps."""
-    for part in node.scope:
-        match = re.fullmatch(r"t=(\d+)", part)
-        if match:
-            return int(match.group(1))
-    return None
-
-
 # The graph's node name for each paper quantity that is a total gradient of one node.
 _NODE_OF = {"delta_z_h": "z_h", "delta_g_omega": "g_ω", "delta_g_iota": "g_ι", "delta_g_phi": "g_φ",
             "delta_z_c": "z_c", "delta_s": "s"}
@@ -146,7 +136,7 @@ def autodiff_truth(params, xs, ys, z_h0, s0, acts=None):
         full[step.node] = step.grad
         for parent, sent in zip(step.node.inputs, step.input_grads):
             if sent is not None and parent in tracked:
-                key = (tracked[parent], _time_of(step.node))
+                key = (tracked[parent], tg.step_of(step.node))
                 parts[key] = parts[key] + sent          # a new array: never add into backward's own
 
     def part(what, by):
