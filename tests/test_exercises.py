@@ -4,6 +4,7 @@ inputs); a student's missing function, wrong shape, exception or syntax error is
 words; the command line; the templates are the solutions with their answers blanked."""
 import importlib.util
 import inspect
+import os
 import re
 from pathlib import Path
 
@@ -182,3 +183,20 @@ def test_predict_check_says_what_is_wrong():
     with pytest.raises(AssertionError, match="you answered 'H path', the answer is 'C path'"):
         exercises.check("route", "H path", "C path")
     assert exercises.check("route", " c PATH ", "C path")
+
+
+def test_grade_draws_the_first_wrong_node_into_a_checked_file(tmp_path, capsys):
+    student = planted(tmp_path, "blog_step", "return C_t_bar * F", "return F")
+    picture = tmp_path / "wrong.dot"
+    same_file = tmp_path / "same.svg"
+    os.link(student, same_file)                                     # the student's file under another name
+    assert main(["grade", "blog_step", str(student), "--draw", str(picture)]) == 1
+    assert f"wrote {picture}: C̄_t-1's node in red" in capsys.readouterr().out
+    assert "red: where C̄_t-1 belongs" in picture.read_text(encoding="utf-8")
+    for argv, message in ((["--draw", str(picture)], "the file exists; use --force"),
+                          (["--draw", str(same_file)], "it is the input"),
+                          (["--draw", str(tmp_path / "wrong.txt")], "must end in one of .svg")):
+        assert main(["grade", "blog_step", str(student)] + argv) == 2
+        captured = capsys.readouterr()
+        assert message in captured.err and captured.out == ""      # refused before grading
+    assert main(["grade", "blog_step", str(student), "--draw", str(picture), "--force"]) == 1

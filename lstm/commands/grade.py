@@ -8,11 +8,19 @@ and the first wrong quantity.
 
   python -m lstm grade --list                     one exercise per line: name, reference solution
   python -m lstm grade blog_step my_step.py       grade my_step.py (start from exercises/templates/)
+  python -m lstm grade blog_step my_step.py --draw wrong.png
+                                                  also draw the graph, the first wrong quantity's
+                                                  node in red (.svg, .png, .pdf or .dot)
 
 Exit status 0 when every quantity is right, 1 otherwise, 2 when FILE or EXERCISE is not
-there.
+there or the drawing's path is refused (checked before grading; --force replaces a file).
 """
 import sys
+from pathlib import Path
+
+from lstm.commands import files
+
+DRAW_FORMATS = ("svg", "png", "pdf", "dot")
 
 HELP = "grade a student's answer to an exercise (each quantity in isolation, against autodiff)"
 
@@ -21,6 +29,9 @@ def add_arguments(parser):
     parser.add_argument("exercise", nargs="?", metavar="EXERCISE", help="the exercise's name (see --list)")
     parser.add_argument("file", nargs="?", metavar="FILE", help="the student's Python file")
     parser.add_argument("--list", action="store_true", help="list the exercises and their reference solutions")
+    parser.add_argument("--draw", type=Path, metavar="PICTURE",
+                        help="write the graph with the first wrong quantity's node in red (.svg, .png, .pdf, .dot)")
+    files.add_force(parser)
 
 
 def run(args):
@@ -33,11 +44,26 @@ def run(args):
         return 0
     if args.exercise is None or args.file is None:
         return _fail("give an EXERCISE and a FILE (python -m lstm grade EXERCISE FILE), or --list")
+    picture = None
+    if args.draw is not None:
+        fmt = args.draw.suffix.lstrip(".").lower()
+        if fmt not in DRAW_FORMATS:
+            return _fail(f"--draw {args.draw}: the picture's name must end in one of "
+                         f"{', '.join('.' + f for f in DRAW_FORMATS)}")
+        picture = files.output(args.draw, force=args.force, inputs={"FILE": args.file})
     try:
         report = exercises.grade(args.exercise, args.file)
     except exercises.GradeError as err:
         return _fail(str(err).removeprefix("grade: "))
     print(report.format_table())
+    if picture is not None:
+        dot = report.drawing()
+        if fmt == "dot":
+            picture.write_text(dot.source)
+        else:
+            picture.write_bytes(dot.pipe(format=fmt))
+        print(f"wrote {picture}" + (f": {report.first_wrong.quantity.symbol}'s node in red" if report.first_wrong
+                                    else ""))
     return 0 if report.ok else 1
 
 

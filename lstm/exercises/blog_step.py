@@ -112,8 +112,8 @@ def draw(quantity=None):
     ex = diagrams.example("blog")
     node = None
     if quantity is not None:
-        node = (ex.run.initial_state.get(quantity.node) or ex.cell.parameters().get(quantity.node)
-                or ex.run.steps[0][quantity.node])
+        nodes = {**ex.run.steps[0], **ex.cell.parameters(), **ex.run.initial_state}
+        node = nodes[quantity.node]
     return caption(diagrams.ops(ex, highlight=node), quantity)
 
 
