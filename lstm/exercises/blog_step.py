@@ -12,16 +12,12 @@ Graded on two random BlogLSTM runs (random initial state, so nothing is silenced
 under the softmax cross-entropy of every output; every function gets autodiff's true
 inputs, so a wrong function is reported alone.
 """
-import numpy as np
-
-import tinygraph as tg
-from lstm import diagrams
 from lstm.cells import BlogLSTM
-from lstm.losses import ce
 
 from .exercise import Exercise
-from .grader import Case, Function, Quantity, caption
-from .truth import gradients, part
+from .drawing import drawer
+from .grader import Case, Function, Quantity
+from .truth import gradients, part, random_run
 
 GATES = (("f", "F", "forget"), ("i", "I", "input"), ("c", "C_i", "new memory"), ("o", "O", "output"))
 """(letter, gate, name) in the order along the memory pipe: F, I, C_i, O."""
@@ -68,23 +64,11 @@ FUNCTIONS = (
 )
 
 
-def random_run(d, h, r, T, seed=0):
-    """A BlogLSTM run on random parameters, inputs, initial state and targets; returns
-    (cell, run, loss, initial-state nodes, input nodes)."""
-    rng = np.random.default_rng([seed, d, h, r, T])
-    cell = BlogLSTM(d, h)
-    cell.set_parameters({k: 0.6 * rng.standard_normal(p.shape) for k, p in cell.parameters().items()})
-    xs = [tg.parameter(x, name="X") for x in rng.standard_normal((T, r, d))]
-    init = {k: tg.parameter(0.5 * rng.standard_normal((r, h)), name=k) for k in ("H0", "C0")}
-    run = cell.unroll(xs, initial_state=init)
-    return cell, run, ce(run, rng.integers(0, h, size=(T, r))), init, xs
-
-
 def cases(seed=0):
     """A Case per step of every run (the step's functions) and one per run (the parameters)."""
     out = []
     for number, (d, h, r, T) in enumerate(CASES, start=1):
-        cell, run, loss, init, xs = random_run(d, h, r, T, seed)
+        cell, run, loss, init, xs = random_run(BlogLSTM, d, h, r, T, seed)
         previous = [(init["H0"], init["C0"])] + [(s["H_t"], s["C_t"]) for s in run.steps[:-1]]
         C_nodes = [s["C_t"] for s in run.steps]
         full, parts = gradients(loss, tracked=[node for pair in previous for node in pair] + C_nodes)
@@ -107,15 +91,5 @@ def cases(seed=0):
     return out
 
 
-def draw(quantity=None):
-    """The ops view of one BlogLSTM step with ``quantity``'s node highlighted."""
-    ex = diagrams.example("blog")
-    node = None
-    if quantity is not None:
-        nodes = {**ex.run.steps[0], **ex.cell.parameters(), **ex.run.initial_state}
-        node = nodes[quantity.node]
-    return caption(diagrams.ops(ex, highlight=node), quantity)
-
-
 EXERCISE = Exercise("blog_step", "The backward of one BlogLSTM step (the blog's notation)", FUNCTIONS, cases,
-                    "every step of two random runs, (d, h, r, T) = (3, 4, 2, 3) and (2, 5, 3, 2)", draw)
+                    "every step of two random runs, (d, h, r, T) = (3, 4, 2, 3) and (2, 5, 3, 2)", drawer("blog"))

@@ -47,6 +47,7 @@ class Function:
     name: str
     args: tuple
     returns: tuple
+    unpack: object = None     # result -> (dict key -> value, problem or ""), when not one dict entry per key
 
     def signature(self):
         return f"{self.name}({', '.join(self.args)})"
@@ -148,14 +149,6 @@ def _pad(text, width):
     """``text`` padded to ``width`` columns as a terminal shows it (C̄ is one column, two characters)."""
     shown = sum(not unicodedata.combining(c) for c in text)
     return text + " " * max(width - shown, 1)
-
-
-def caption(dot, quantity):
-    """Label a drawing with what its highlighted (red) node stands for."""
-    text = ("every quantity is right" if quantity is None else
-            f"red: where {quantity.symbol} belongs, the first wrong quantity ({quantity.meaning})")
-    dot.attr(label=text, labelloc="t", fontsize="16")
-    return dot
 
 
 def load(path, exercise):
@@ -269,7 +262,13 @@ def grade_module(exercise, module, path):
                     _record(row, problem[0], None, problem[1], case.where)
                     continue
                 value = result
-                if len(function.returns) > 1:
+                if function.unpack is not None:
+                    unpacked, why = function.unpack(result)
+                    if why:
+                        _record(row, "wrong", None, f"{function.name}() {why}", case.where)
+                        continue
+                    value = unpacked[q.key]
+                elif len(function.returns) > 1:
                     if not isinstance(result, dict) or q.key not in result:
                         got = sorted(result) if isinstance(result, dict) else type(result).__name__
                         _record(row, "wrong", None, f"{function.name}() must return a dict with key {q.key!r} "

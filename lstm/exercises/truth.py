@@ -6,6 +6,7 @@ from collections import defaultdict
 import numpy as np
 
 import tinygraph as tg
+from lstm.losses import ce
 
 
 def step_of(node):
@@ -35,3 +36,17 @@ def gradients(loss, tracked=()):
 def part(parts, node, t):
     """What step t sent back to ``node`` (zeros of its shape when nothing)."""
     return np.asarray(parts.get((node, t), np.zeros(node.shape)), dtype=np.float64)
+
+
+def random_run(cell_class, d, h, r, T, seed=0):
+    """A run of ``cell_class(d, h)`` on random parameters, inputs, initial state and targets
+    (a random state, so nothing is silenced at t = 1), loss L = cross-entropy of every
+    output. Returns (cell, run, loss, initial-state nodes, input nodes), all of them
+    parameters of the graph so that autodiff gives every gradient."""
+    rng = np.random.default_rng([seed, d, h, r, T])
+    cell = cell_class(d, h)
+    cell.set_parameters({k: 0.6 * rng.standard_normal(p.shape) for k, p in cell.parameters().items()})
+    xs = [tg.parameter(x, name=cell.INPUT) for x in rng.standard_normal((T, r, d))]
+    init = {k: tg.parameter(0.5 * rng.standard_normal((r, h)), name=k) for k in cell.STATE}
+    run = cell.unroll(xs, initial_state=init)
+    return cell, run, ce(run, rng.integers(0, h, size=(T, r))), init, xs
