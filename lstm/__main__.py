@@ -32,13 +32,16 @@ def build_parser():
 
 
 def main(argv=None):
-    """Run one command; a refused output path is one line on stderr and exit status 2."""
+    """Run one command. A refused output path, or sizes that do not fit in memory, is one
+    line on stderr and exit status 2."""
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
     except Refused as err:
         print(f"error: {err}", file=sys.stderr)
-        return 2
+    except MemoryError as err:
+        print(f"error: out of memory ({err or 'no details'}); try smaller sizes", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ permission or file is one line on stderr with exit status 2, never a traceback.
 Each case runs ``python -m lstm ...`` as a program. Permission cases also run as the
 unprivileged user ``nobody`` (root ignores permission bits), in a folder it can reach.
 """
+import io
 import os
 import shutil
 import stat
@@ -79,7 +80,11 @@ def example(folder, variant="rnn"):
             assert main(["gradients", "--variant", variant, "--example", str(folder)]) == 0
         finally:
             sys.stdout = stdout
-    return {name: folder / f"{name}.npz" for name in ("params", "inputs", "targets")}
+    files = {name: folder / f"{name}.npz" for name in ("params", "inputs", "targets")}
+    folder.chmod(0o755)
+    for path in files.values():
+        path.chmod(0o644)
+    return files
 
 
 def gradients_argv(files, out, variant="rnn"):
@@ -115,9 +120,10 @@ def test_a_fifo_device_or_symlink_is_never_replaced_even_with_force(tmp_path, ma
     files = example(tmp_path)
     target = tmp_path / "out.npz"
     make(target)
-    result = lstm_cli(*gradients_argv(files, target), "--force")
-    assert_refused(result, str(target), kind)
-    assert test(os.lstat(target).st_mode)
+    for force in ([], ["--force"]):
+        result = lstm_cli(*gradients_argv(files, target), *force)
+        assert test(os.lstat(target).st_mode), f"replaced {force}"
+        assert_refused(result, str(target), kind)
     if kind == "symbolic link":
         assert (tmp_path / "target.txt").read_text() == "not yours"
 
@@ -125,8 +131,9 @@ def test_a_fifo_device_or_symlink_is_never_replaced_even_with_force(tmp_path, ma
 def test_render_writes_no_diagram_into_a_device(tmp_path):
     device = tmp_path / "null"
     make_device(device)
-    assert_refused(lstm_cli("render", "--format", "dot", "-o", device, "--force"), "character device")
-    assert stat.S_ISCHR(os.lstat(device).st_mode)
+    for force in ([], ["--force"]):
+        assert_refused(lstm_cli("render", "--format", "dot", "-o", device, *force), "character device")
+        assert stat.S_ISCHR(os.lstat(device).st_mode)
 
 
 def test_a_read_only_file_is_not_replaced_even_with_force(tmp_path):
@@ -134,8 +141,10 @@ def test_a_read_only_file_is_not_replaced_even_with_force(tmp_path):
     target = tmp_path / "grads.npz"
     target.write_text("keep me")
     target.chmod(0o444)
-    assert_refused(lstm_cli(*gradients_argv(files, target), "--force"), "read-only")
-    assert target.read_text() == "keep me"
+    for force, why in (([], "use --force"), (["--force"], "read-only")):
+        result = lstm_cli(*gradients_argv(files, target), *force)
+        assert target.read_text() == "keep me"
+        assert_refused(result, why)
 
 
 @pytest.mark.parametrize("link", ["same path", "hard link", "symlink"])
@@ -148,9 +157,11 @@ def test_the_output_is_never_one_of_the_inputs(tmp_path, link):
         os.link(files["params"], out)
     elif link == "symlink":
         out.symlink_to(files["params"])
-    result = lstm_cli(*gradients_argv(files, out), "--force")
-    assert_refused(result, str(out), "symbolic link" if link == "symlink" else "it is the input --params")
-    assert files["params"].read_bytes() == before
+    for force in ([], ["--force"]):
+        result = lstm_cli(*gradients_argv(files, out), *force)
+        assert files["params"].read_bytes() == before
+        why = "symbolic link" if link == "symlink" else "the same file as the input --params"
+        assert_refused(result, str(out), why)
 
 
 def test_existing_outputs_are_replaced_only_with_force(tmp_path, capsys):
@@ -196,8 +207,8 @@ def test_an_output_that_is_a_folder_is_refused(tmp_path):
     files = example(tmp_path)
     folder = tmp_path / "grads"
     folder.mkdir()
-    assert_refused(lstm_cli(*gradients_argv(files, folder), "--force"), str(folder), "a folder")
-    assert_refused(lstm_cli("render", "-o", folder, "--force"), "a folder")
+    assert_refused(lstm_cli(*gradients_argv(files, folder)), str(folder), "a folder")
+    assert_refused(lstm_cli("render", "-o", folder), "a folder")
     assert list(folder.iterdir()) == []
 
 
@@ -240,7 +251,6 @@ def test_an_input_that_is_a_fifo_is_refused_without_waiting_for_a_writer(tmp_pat
 
 def npy_member(shape, payload=b"\0" * 16, descr="<f8"):
     """The bytes of an .npy file whose header claims ``shape`` whatever the payload holds."""
-    import io
     buffer = io.BytesIO()
     np.lib.format.write_array_header_1_0(buffer, {"descr": descr, "fortran_order": False, "shape": shape})
     return buffer.getvalue() + payload
@@ -280,3 +290,22 @@ def test_duplicate_member_names_in_an_npz_are_refused(tmp_path, names):
                     np.lib.format.write_array(member, X)
     assert_refused(lstm_cli(*gradients_argv(files, tmp_path / "g.npz")), "'X'", "2 members")
 
+
+
+def test_train_refuses_parameters_over_the_file_limit_before_allocating(tmp_path):
+    result = lstm_cli("train", "--hidden", 10**9, "--steps", 1, "--out", tmp_path / "run")
+    assert_refused(result, "--hidden 1000000000", "parameters.npz may hold at most 1 GiB")
+    assert not (tmp_path / "run").exists()
+
+
+def test_sizes_numpy_cannot_allocate_are_one_line(tmp_path):
+    result = lstm_cli("train", "--seq-len", 10**12, "--steps", 1, "--out", tmp_path / "run")
+    assert_refused(result, "out of memory", "Unable to allocate")
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("command", [["check"], ["train"], ["gradients", "--variant", "rnn", "--example", "ex"]])
+def test_a_negative_seed_is_a_usage_error(tmp_path, command):
+    result = lstm_cli(*command, "--seed", "-1", cwd=tmp_path)
+    assert result.returncode == 2 and "invalid non-negative integer value: '-1'" in result.stderr
+    assert "Traceback" not in result.stderr and list(tmp_path.iterdir()) == []

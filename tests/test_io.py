@@ -1,4 +1,8 @@
 """tinygraph.io: .npz files round-trip exactly and bad files are refused with clear errors."""
+import io
+import os
+import stat
+import warnings
 import zipfile
 
 import numpy as np
@@ -138,3 +142,80 @@ def test_failed_save_leaves_previous_file_intact(tmp_path):
         save_arrays(tmp_path / "p.npz", {"a": np.zeros(2), "b": np.array(["text"])})
     np.testing.assert_array_equal(load_arrays(tmp_path / "p.npz")["a"], np.ones(2))
     assert [p.name for p in tmp_path.iterdir()] == ["p.npz"]
+
+
+# --- headers are checked before anything is allocated; writes never replace what is not a file ---
+
+def npz_with_member(path, name, header, payload):
+    """An .npz whose member ``name`` has the given .npy header fields and raw payload."""
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buffer, {"descr": "<f8", "fortran_order": False, **header})
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr(name, buffer.getvalue() + payload)
+    return path
+
+
+@pytest.mark.parametrize("shape, words", [
+    ((1000,), ["claims shape (1000,)", "7.81 KiB", "holds 16 bytes"]),
+    ((2**40,), ["claims shape (1099511627776,)", "8 TiB", "at most 1 GiB"]),
+    ((3, -2), ["claims the shape (3, -2)"]),
+])
+def test_a_header_that_does_not_match_its_data_is_refused_before_reading(tmp_path, shape, words):
+    path = npz_with_member(tmp_path / "p.npz", "W.npy", {"shape": shape}, b"\0" * 16)
+    with pytest.raises(ArrayFileError, match="'W'") as info:
+        load_arrays(path)
+    for word in words:
+        assert word in str(info.value)
+
+
+def test_arrays_of_one_file_may_hold_at_most_max_bytes_together(tmp_path, monkeypatch):
+    import tinygraph.io as tio
+    save_arrays(tmp_path / "p.npz", {"a": np.zeros(100), "b": np.zeros(100)})
+    monkeypatch.setattr(tio, "MAX_BYTES", 1200)
+    with pytest.raises(ArrayFileError, match="'b'.*at most 1.17 KiB"):
+        load_arrays(tmp_path / "p.npz")
+    monkeypatch.setattr(tio, "MAX_BYTES", 1600)
+    assert list(load_arrays(tmp_path / "p.npz")) == ["a", "b"]
+
+
+def test_duplicate_names_are_refused(tmp_path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        with zipfile.ZipFile(tmp_path / "d.npz", "w") as archive:
+            for _ in range(2):
+                with archive.open("W.npy", "w") as member:
+                    np.lib.format.write_array(member, np.ones(2))
+    with pytest.raises(ArrayFileError, match="'W' is used by 2 members"):
+        load_arrays(tmp_path / "d.npz")
+
+
+def test_a_fifo_is_refused_as_input_without_opening_it(tmp_path):
+    os.mkfifo(tmp_path / "pipe")
+    with pytest.raises(ArrayFileError, match="is a FIFO"):
+        load_arrays(tmp_path / "pipe")
+
+
+@pytest.mark.parametrize("make, kind", [
+    (lambda p: p.mkdir(), "a folder"),
+    (lambda p: os.mkfifo(p), "a FIFO"),
+    (lambda p: p.symlink_to(p.parent / "elsewhere.npz"), "a symbolic link"),
+])
+def test_save_replaces_only_a_regular_file_and_leaves_no_temporary_file(tmp_path, make, kind):
+    make(tmp_path / "p.npz")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    with pytest.raises(OutputPathError, match=kind):
+        save_arrays(tmp_path / "p.npz", {"a": np.ones(2)})
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_new_files_get_the_umask_and_replaced_files_keep_their_mode(tmp_path):
+    old = os.umask(0o027)
+    try:
+        save_arrays(tmp_path / "new.npz", {"a": np.ones(2)})
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "new.npz").stat().st_mode) == 0o640
+    (tmp_path / "new.npz").chmod(0o604)
+    save_arrays(tmp_path / "new.npz", {"a": np.zeros(2)})
+    assert stat.S_IMODE((tmp_path / "new.npz").stat().st_mode) == 0o604
+    np.testing.assert_array_equal(load_arrays(tmp_path / "new.npz")["a"], np.zeros(2))

@@ -18,12 +18,15 @@ as-printed backward lands from the truth; then BlogLSTM's closed-form backward.
 Exit status 0 when the corrected closed forms (and BlogLSTM's) equal autodiff to a
 relative 1e-9, 1 otherwise.
 """
+from . import non_negative_int
+
 HELP = "check the paper's closed-form deltas (and BlogLSTM's closed form) against autodiff"
 
 
 def add_arguments(parser):
     parser.add_argument("--json", action="store_true", help="print the per-equation results as JSON")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the random configurations (default: 0)")
+    parser.add_argument("--seed", type=non_negative_int, default=0,
+                        help="seed of the random configurations (default: 0)")
 
 
 def run(args):

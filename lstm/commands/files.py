@@ -98,7 +98,7 @@ def _same_as_input(path, st, inputs):
             continue
         if (other.st_dev, other.st_ino) == (st.st_dev, st.st_ino):
             same = "" if label == str(given) else f" {label}"
-            return f"it is the input{same} ({str(given)!r}); write the output to another file"
+            return f"it is the same file as the input{same} ({str(given)!r}); write the output to another file"
     return None
 
 

@@ -35,7 +35,7 @@ import numpy as np
 
 from tinygraph.io import MAX_BYTES, ArrayFileError, load_arrays, size_text
 
-from . import files
+from . import files, non_negative_int
 
 HELP = "compute a cell's loss and gradients from .npz files (check a hand derivation)"
 
@@ -70,7 +70,7 @@ def add_arguments(parser):
     example.add_argument("--hidden-size", type=int, default=4, help="h (paper: D), default 4")
     example.add_argument("--batch", type=int, default=2, help="rows r per step (not for paper), default 2")
     example.add_argument("--steps", type=int, default=5, help="time steps T, default 5")
-    example.add_argument("--seed", type=int, default=0, help="random seed, default 0")
+    example.add_argument("--seed", type=non_negative_int, default=0, help="random seed, default 0")
     paper = parser.add_argument_group("paper activations (--variant paper only)")
     for role in ROLES:
         paper.add_argument(f"--{role.replace('_', '-')}", dest=role, choices=sorted(ACTIVATIONS),

@@ -18,12 +18,13 @@ examples:
   python -m lstm train --task chars --model blog --steps 300 --seq-len 25 --hidden 64 --clip 1
 """
 import importlib.util
+import math
 import sys
 from pathlib import Path
 
-from tinygraph.io import ArrayFileError, OutputPathError
+from tinygraph.io import MAX_BYTES, ArrayFileError, OutputPathError, size_text
 
-from . import files
+from . import files, non_negative_int
 
 HELP = "train a cell on the adding problem or next-character prediction; loss plot + parameters"
 
@@ -31,13 +32,6 @@ HELP = "train a cell on the adding problem or next-character prediction; loss pl
 def _positive_int(text):
     value = int(text)
     if value < 1:
-        raise ValueError
-    return value
-
-
-def _count(text):
-    value = int(text)
-    if value < 0:
         raise ValueError
     return value
 
@@ -50,7 +44,6 @@ def _positive_float(text):
 
 
 _positive_int.__name__ = "positive integer"
-_count.__name__ = "non-negative integer"
 _positive_float.__name__ = "positive number"
 
 
@@ -62,10 +55,11 @@ def add_arguments(parser):
     parser.add_argument("--model", choices=list(VARIANTS), default="blog",
                         help="the cell variant (default: blog); 'paper' has no batch axis and is "
                              "unrolled once per sequence of the batch, so it is much slower")
-    parser.add_argument("--steps", type=_count, default=1000, help="training steps (batches) (default: 1000)")
+    parser.add_argument("--steps", type=non_negative_int, default=1000, help="training steps (batches) (default: 1000)")
     parser.add_argument("--seq-len", type=_positive_int, default=50, help="sequence length T (default: 50)")
     parser.add_argument("--hidden", type=_positive_int, default=32, help="hidden size h (D) (default: 32)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the parameters and the data (default: 0)")
+    parser.add_argument("--seed", type=non_negative_int, default=0,
+                        help="seed of the parameters and the data (default: 0)")
     parser.add_argument("--clip", type=_positive_float, default=None,
                         help="clip the global gradient norm to this value (default: no clipping)")
     parser.add_argument("--out", type=Path, default=None,
@@ -78,7 +72,7 @@ def add_arguments(parser):
                         help="start from the parameters.npz of an earlier run with the same settings")
     parser.add_argument("--eval-every", type=_positive_int, default=None,
                         help="measure the held-out loss every this many steps (default: steps/10)")
-    parser.add_argument("--sample", type=_count, default=300,
+    parser.add_argument("--sample", type=non_negative_int, default=300,
                         help="chars task: characters to sample from the trained model (default: 300)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     files.add_force(parser)
@@ -87,6 +81,17 @@ def add_arguments(parser):
 def missing_packages():
     """The optional packages training needs (the ``train`` extra) that are not installed."""
     return [name for name in ("matplotlib", "tqdm") if importlib.util.find_spec(name) is None]
+
+
+def parameter_bytes(variant, task, hidden):
+    """The bytes of the model's parameters (cell and readout, float64) if they exceed
+    ``MAX_BYTES`` (what one .npz file, and so --load, may hold), else 0."""
+    from lstm.cells import VARIANTS
+
+    shapes = [*VARIANTS[variant].parameter_shapes(task.input_size, hidden).values(),
+              (hidden + 1, task.output_size)]
+    nbytes = 8 * sum(math.prod(shape) for shape in shapes)
+    return nbytes if nbytes > MAX_BYTES else 0
 
 
 def run(args):
@@ -108,6 +113,11 @@ def run(args):
         task = make_task(args.task, args.seq_len, seed=args.seed)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
+        return 2
+    too_big = parameter_bytes(args.model, task, args.hidden)
+    if too_big:
+        print(f"error: --hidden {args.hidden}: the parameters would take {size_text(too_big)}; "
+              f"parameters.npz may hold at most {size_text(MAX_BYTES)}", file=sys.stderr)
         return 2
     model = Model(args.model, task.input_size, args.hidden, task.output_size, seed=args.seed)
     if args.load is not None:
