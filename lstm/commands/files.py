@@ -54,9 +54,6 @@ class Output:
     def __str__(self):
         return str(self.path)
 
-    def __fspath__(self):
-        return str(self.path)
-
     def check(self):
         """Raise ``Refused`` unless this path may be written now."""
         _check(self.path, self.force, self.inputs, folder_made_later=self.make_folder)
