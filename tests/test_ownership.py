@@ -83,8 +83,8 @@ def test_backward_after_assign_to_a_used_leaf_raises_and_names_the_leaf():
     w = tg.parameter([1.0, 2.0], name="w")
     loss = (w * w).sum().named("loss")
     w.assign([5.0, 5.0])
-    with pytest.raises(tg.GraphError, match=r"'w' \(2,\) was given a new value \(assign\) after 'sum' was "
-                                            r"computed from it by mul|'w' \(2,\) was given a new value"):
+    with pytest.raises(tg.GraphError, match=r"'w' \(2,\) was given a new value \(assign\) after unnamed mul \(2,\) was "
+                                            r"computed from it by mul"):
         tg.backward(loss)
     with pytest.raises(tg.GraphError, match="Build the graph again after assigning"):
         tg.grad(loss, w)

@@ -103,7 +103,7 @@ def _fit(node, parent, g):
 def _check_finite(node, parent, g):
     if not np.isfinite(g).all():
         raise AnomalyError(
-            f"anomaly: backward of {node.op.describe()} (output {node.label()!r}) sent a NaN/Inf gradient "
+            f"anomaly: backward of {node.op.describe()} (output {node.describe()}) sent a NaN/Inf gradient "
             f"to {parent.label()!r} {parent.shape}; its inputs are {describe_nodes(node.inputs)}"
         )
 
@@ -120,7 +120,7 @@ def _check_unchanged(node):
         if parent.stamp > node.stamp:
             raise GraphError(
                 f"backward: {parent.label()!r} {parent.shape} was given a new value (assign) after "
-                f"{node.label()!r} was computed from it by {node.op.describe()}; its gradient would mix "
+                f"{node.describe()} was computed from it by {node.op.describe()}; its gradient would mix "
                 f"the new value with a result of the old one. Build the graph again after assigning")
 
 

@@ -171,6 +171,9 @@ class Node:
 
     def item(self):
         """The value of a one-element node as a Python float."""
+        if self.value.size != 1:
+            raise ShapeError(f"item() of node {self.describe()}: only a one-element node is one number; "
+                            f"read node.value, or reduce it first (node.sum())")
         return self.value.item()
 
     def label(self):
@@ -178,6 +181,12 @@ class Node:
         if self.name:
             return self.name
         return self.op.name if self.op is not None else "?"
+
+    def describe(self):
+        """How errors name the node: ``'W' (3, 4)``, or ``unnamed tanh (3, 4)`` without a name."""
+        if self.name:
+            return f"{self.name!r} {self.shape}"
+        return f"unnamed {self.op.name if self.op is not None else 'leaf'} {self.shape}"
 
     def named(self, name):
         """Give the node a name (shown in drawings and errors) and return it."""
@@ -308,6 +317,9 @@ class Node:
 
     def __float__(self):
         """``float(loss)``: the value of a one-element node (no gradient flows through it)."""
+        if self.value.size != 1:
+            raise ShapeError(f"float() of node {self.describe()}: only a one-element node is one number; "
+                            f"read node.value, or reduce it first (node.sum())")
         return float(self.value.item())
 
 

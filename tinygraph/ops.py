@@ -183,9 +183,13 @@ def _check_contract(cls):
 _scalar_cache = {}
 
 
-def _scalar_array(x, dtype):
+def _scalar_array(x, dtype, like=None, what="constant"):
     arr = _scalar_cache.get((x, dtype))
     if arr is None:
+        if x == x and abs(x) > float(np.finfo(dtype).max) and abs(x) != float("inf"):
+            number = f"an integer of {len(str(abs(x)))} digits" if isinstance(x, int) else f"{x!r}"
+            near = f" (the dtype of {like.label()!r} {like.shape})" if like is not None else ""
+            raise DtypeError(f"{what} is {number}, too large for {dtype}{near}; it would become inf")
         arr = np.array(x, dtype)
         arr.setflags(write=False)
         if x and x == x and len(_scalar_cache) < 4096:
@@ -208,7 +212,7 @@ def as_node(x, like=None, what="constant"):
         return x
     dtype = like.value.dtype if like is not None else FLOAT64
     if isinstance(x, SCALAR_TYPES):
-        return Node(_scalar_array(x, dtype))
+        return Node(_scalar_array(x, dtype, like, what))
     if isinstance(x, np.ndarray) and x.dtype.kind == "f" and x.ndim:
         return Node(owned(x, what=what))
     return Node(owned(x, dtype if np.asarray(x).dtype.kind in "biuf" else None, what=what))
@@ -249,6 +253,8 @@ def _apply(op, inputs, name):
     except (ValueError, IndexError) as err:       # numpy's broadcasting, matmul, axis and index errors
         why = op.explain(inputs) or str(err)
         raise ShapeError(f"{op.describe()}: inputs {describe_nodes(inputs)} do not fit: {why}") from None
+    except TypeError as err:                      # an argument of the wrong type (axis=1.5, a str shape)
+        raise TypeError(f"{op.describe()}: cannot be applied to {describe_nodes(inputs)}: {err}") from None
     if type(out) is not np.ndarray:
         out = np.asarray(out)
     dtype = out.dtype
@@ -258,7 +264,8 @@ def _apply(op, inputs, name):
     if modes.anomaly and not np.isfinite(out).all():
         raise AnomalyError(
             f"anomaly: {op.describe()} of {describe_nodes(inputs)} produced NaN/Inf "
-            f"(output {name!r}, shape {out.shape}, {_count_bad(out)})"
+            f"({f'output {name!r}' if name else f'its unnamed {op.name} output'}, shape {out.shape}, "
+            f"{_count_bad(out)})"
         )
     if not modes.grad_enabled:
         return Node(out, None, (), name)
