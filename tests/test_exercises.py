@@ -218,3 +218,17 @@ def test_the_loop_must_return_every_step(tmp_path):
     assert report.first_wrong.quantity.key == "H_bar_3"
     assert report.first_wrong.explain() == (
         "backward() returned H_bar of shape (2, 4): give the T = 3 steps' totals, (T, r, h)")
+
+
+def test_functions_written_in_a_notebook_are_graded_in_place(tmp_path):
+    cell = solution_text("blog_step").replace("return C_t_bar * I\n", "return C_t_bar * I / 0\n")
+    namespace = {}
+    exec(compile(cell, "/tmp/ipykernel_1/cell.py", "exec"), namespace)   # as Jupyter runs a cell
+    report = exercises.grade_here("blog_step", namespace)
+    assert [r.quantity.key for r in report.rows if not r.ok] == ["C_i_bar"]
+    assert "(cell.py, line " in report.row("C_i_bar").explain()
+    with pytest.raises(AssertionError, match="The first wrong quantity is C̄_i"):
+        report.check()
+    del namespace["F_bar"]
+    assert exercises.grade_here("blog_step", namespace).row("F_bar").explain() == (
+        "the notebook has no function F_bar(C_t_bar, C_prev)")

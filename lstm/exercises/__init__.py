@@ -4,6 +4,7 @@
 - ``grade(exercise, path)``: grade a student's file (``python -m lstm grade EXERCISE FILE``).
   Every function of the file gets the TRUE inputs from autodiff, so one wrong line is
   reported as that one quantity; ``report.drawing()`` highlights it on the graph.
+- ``grade_here(exercise, globals())``: the same for functions written in a notebook.
 - ``EXERCISES``: name -> ``Exercise``; its reference solution and its template (the
   functions with blanks) are ``exercises/solutions/NAME.py`` and ``exercises/templates/NAME.py``.
 """
@@ -19,9 +20,21 @@ def grade(exercise, path):
     (``.ok``, ``.first_wrong``, ``.format_table()``, ``.drawing()``)."""
     from .grader import grade as run
 
-    if exercise not in EXERCISES:
-        raise GradeError(f"grade: unknown exercise {exercise!r}; choose one of {', '.join(EXERCISES)}")
-    return run(EXERCISES[exercise], path)
+    return run(_exercise(exercise), path)
 
 
-__all__ = ["EXERCISES", "GradeError", "Report", "TOLERANCE", "check", "grade"]
+def grade_here(exercise, namespace):
+    """Grade the functions a notebook defined (pass ``globals()``): a ``Report``, whose
+    ``.check()`` raises AssertionError with the table unless every quantity is right."""
+    from .grader import grade_namespace
+
+    return grade_namespace(_exercise(exercise), namespace)
+
+
+def _exercise(name):
+    if name not in EXERCISES:
+        raise GradeError(f"grade: unknown exercise {name!r}; choose one of {', '.join(EXERCISES)}")
+    return EXERCISES[name]
+
+
+__all__ = ["EXERCISES", "GradeError", "Report", "TOLERANCE", "check", "grade", "grade_here"]

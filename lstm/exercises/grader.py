@@ -103,7 +103,7 @@ class Report:
 
     def format_table(self):
         """The report as text: the table, what is wrong with each wrong row, the verdict."""
-        lines = [f"{self.exercise.title}: {self.path}"]
+        lines = [f"{self.exercise.title}: {self.path or 'the functions of this notebook'}"]
         if self.problem:
             return "\n".join(lines + [self.problem, "FAILED: the file could not be graded."])
         lines += textwrap.wrap(f"Each function gets the true inputs (from autodiff); its result is compared with "
@@ -134,6 +134,14 @@ class Report:
 
     def __str__(self):
         return self.format_table()
+
+    def check(self):
+        """Raise AssertionError with the table unless every quantity is right (a notebook's
+        check cell: the notebook stops at the first wrong answer)."""
+        if not self.ok:
+            raise AssertionError("\n" + self.format_table())
+        print(self.format_table())
+        return True
 
     def _repr_pretty_(self, printer, cycle):      # IPython shows the table, not a dataclass
         printer.text(self.format_table())
@@ -188,7 +196,7 @@ def call(module, function, kwargs, path):
     true values); returns (result, None) or (None, (status, message))."""
     f = getattr(module, function.name, None)
     if f is None or not callable(f):
-        return None, ("missing", f"{path.name} has no function {function.signature()}")
+        return None, ("missing", f"{path.name or 'the notebook'} has no function {function.signature()}")
     copies = {k: _copy(v) for k, v in kwargs.items()}
     try:
         with warnings.catch_warnings(), np.errstate(all="raise"):
@@ -197,6 +205,7 @@ def call(module, function, kwargs, path):
     except NotImplementedError:
         return None, ("todo", f"{function.signature()} is not written yet (it raises NotImplementedError)")
     except Exception as err:
+        path = Path(f.__code__.co_filename) if hasattr(f, "__code__") else path   # a notebook cell's too
         frames = [fr for fr in traceback.extract_tb(err.__traceback__) if Path(fr.filename).resolve() == path.resolve()]
         if not frames and isinstance(err, TypeError):
             return None, ("error", f"could not be called as {function.signature()}: {err}")
@@ -277,6 +286,17 @@ def grade_module(exercise, module, path):
                     value = result[q.key]
                 _record(row, *compare(value, case.truths[q.key], function), case.where)
     return Report(exercise, Path(path), list(rows.values()))
+
+
+def grade_namespace(exercise, namespace):
+    """Grade functions defined in a notebook: ``namespace`` is a dict such as ``globals()``."""
+    module = type("Functions", (), {})()
+    for function in exercise.functions:
+        if function.name in namespace:
+            setattr(module, function.name, namespace[function.name])
+    report = grade_module(exercise, module, Path(""))
+    report.path = ""
+    return report
 
 
 def grade(exercise, path):
