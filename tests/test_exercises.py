@@ -204,7 +204,7 @@ def test_grade_draws_the_first_wrong_node_into_a_checked_file(tmp_path, capsys):
     assert f"wrote {picture}: C̄_t-1's node in red" in capsys.readouterr().out
     assert "red: where C̄_t-1 belongs" in picture.read_text(encoding="utf-8")
     for argv, message in ((["--draw", str(picture)], "the file exists; use --force"),
-                          (["--draw", str(same_file)], "it is the input"),
+                          (["--draw", str(same_file)], "write the output to another file"),
                           (["--draw", str(tmp_path / "wrong.txt")], "must end in one of .svg")):
         assert main(["grade", "blog_step", str(student)] + argv) == 2
         captured = capsys.readouterr()
