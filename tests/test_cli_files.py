@@ -160,7 +160,7 @@ def test_the_output_is_never_one_of_the_inputs(tmp_path, link):
     for force in ([], ["--force"]):
         result = lstm_cli(*gradients_argv(files, out), *force)
         assert files["params"].read_bytes() == before
-        why = "symbolic link" if link == "symlink" else "the same file as the input --params"
+        why = "symbolic link" if link == "symlink" else "it is the input --params"
         assert_refused(result, str(out), why)
 
 

@@ -219,3 +219,23 @@ def test_new_files_get_the_umask_and_replaced_files_keep_their_mode(tmp_path):
     save_arrays(tmp_path / "new.npz", {"a": np.zeros(2)})
     assert stat.S_IMODE((tmp_path / "new.npz").stat().st_mode) == 0o604
     np.testing.assert_array_equal(load_arrays(tmp_path / "new.npz")["a"], np.zeros(2))
+
+
+def test_a_masked_array_is_refused_instead_of_losing_its_mask(tmp_path):
+    masked = np.ma.masked_array([1.0, 2.0], mask=[False, True])
+    with pytest.raises(ValueError, match="'m' is a masked array"):
+        save_arrays(tmp_path / "p.npz", {"m": masked})
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_encrypted_member_is_refused_in_one_line(tmp_path):
+    buffer = io.BytesIO()
+    np.lib.format.write_array(buffer, np.ones(3))
+    with zipfile.ZipFile(tmp_path / "e.npz", "w") as archive:
+        archive.writestr("X.npy", buffer.getvalue())
+    data = bytearray((tmp_path / "e.npz").read_bytes())
+    for signature, flags_at in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):    # local and central headers
+        data[data.index(signature) + flags_at] |= 1                            # bit 0: encrypted
+    (tmp_path / "e.npz").write_bytes(bytes(data))
+    with pytest.raises(ArrayFileError, match="'X' cannot be read.*encrypted"):
+        load_arrays(tmp_path / "e.npz")

@@ -133,7 +133,7 @@ def save_arrays(path, arrays):
     The file is written exactly at ``path`` (no ".npz" is appended), through
     ``write_file``: atomically, only over a regular file or to a new path. Names must be
     non-empty strings without "/" or "\\"; values must be numeric or bool arrays (object
-    arrays are refused). Returns the path as a ``Path``.
+    and masked arrays are refused). Returns the path as a ``Path``.
     """
     path = Path(path)
     if not isinstance(arrays, dict):
@@ -143,6 +143,9 @@ def save_arrays(path, arrays):
         if not isinstance(name, str) or not name or any(c in name for c in "/\\\0"):
             raise ValueError(f"save_arrays({str(path)!r}): array name {name!r} must be a non-empty string "
                              f"without '/', '\\' or NUL")
+        if isinstance(value, np.ma.MaskedArray):
+            raise ValueError(f"save_arrays({str(path)!r}): array {name!r} is a masked array, whose mask would "
+                             f"be lost; save value.filled(...) and the mask as arrays of their own")
         arr = np.asarray(getattr(value, "value", value))    # a tinygraph Node saves its value
         if arr.dtype.kind not in "biuf":
             raise ValueError(f"save_arrays({str(path)!r}): array {name!r} has dtype {arr.dtype}; "
@@ -211,7 +214,7 @@ def _read_header(archive, info, name, label):
                 raise ValueError(f".npy format version {version[0]}.{version[1]} is not supported")
             shape, _, dtype = HEADER_READERS[version](fh)
             start = fh.tell()
-    except (ValueError, EOFError, OSError, zipfile.BadZipFile, NotImplementedError) as err:
+    except (ValueError, EOFError, OSError, RuntimeError, zipfile.BadZipFile, NotImplementedError) as err:
         raise ArrayFileError(f"{label}: array {name!r} cannot be read (damaged file?): {err}") from err
     if dtype.hasobject:
         raise ArrayFileError(f"{label}: array {name!r} holds pickled Python objects (an object array); "
@@ -252,7 +255,7 @@ def _read_member(archive, name, label):
     try:
         with archive.open(info) as fh:
             return np.lib.format.read_array(fh, allow_pickle=False)
-    except (OSError, EOFError, ValueError, zipfile.BadZipFile, NotImplementedError) as err:
+    except (OSError, EOFError, ValueError, RuntimeError, zipfile.BadZipFile, NotImplementedError) as err:
         raise ArrayFileError(f"{label}: array {name!r} cannot be read (damaged file?): {err}") from err
 
 

@@ -94,8 +94,9 @@ def _same_as_input(path, st, inputs):
         except OSError:
             continue
         if (other.st_dev, other.st_ino) == (st.st_dev, st.st_ino):
-            same = "" if label == str(given) else f" {label}"
-            return f"it is the same file as the input{same} ({str(given)!r}); write the output to another file"
+            option = "" if label == str(given) else f" {label}"
+            alias = "" if Path(path) == Path(given) else " under another name"
+            return f"it is the input{option} ({str(given)!r}){alias}; write the output to another file"
     return None
 
 
