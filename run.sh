@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # One entry point for a fresh machine.
 #   bash run.sh main    set up, render every LSTM diagram into out/ and print the paper check
-#   bash run.sh test    set up and run the whole test suite (tests + notebooks)
-#   bash run.sh setup   only set up: .venv with the project and its test tools, Graphviz's dot
+#   bash run.sh test    set up and run the whole test suite (tests, notebooks, headless-browser tests)
+#   bash run.sh setup   only set up: .venv with the project and its test tools, Graphviz's dot, Chromium
 # Setting up needs Python >= 3.11; it installs Debian's python3-venv and graphviz with
-# apt-get when they are missing (as root, or through sudo).
+# apt-get when they are missing, and Debian's chromium and chromium-driver (as root, or through sudo).
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -38,6 +38,10 @@ find_python() {
 setup() {
     if ! command -v dot >/dev/null 2>&1; then
         apt_install graphviz
+    fi
+    # the browser tests drive Debian's Chromium (tests/browser/)
+    if [ ! -x /usr/bin/chromium ] || ! command -v chromedriver >/dev/null 2>&1; then
+        apt_install chromium chromium-driver
     fi
     if [ ! -x .venv/bin/python ]; then
         local py; py=$(find_python)

@@ -94,7 +94,7 @@
     const cols = [f.inputs.map(function (i) { return item([i.v], i.label); }),
                   [centreItem],
                   f.consumers.map(function (c) { return item(c.v, c.label); })];
-    const pad = 10, gap = 150, row = 16;
+    const pad = 10, gap = 110, row = 16;
     const widths = cols.map(function (c) { return Math.max.apply(null, [0].concat(c.map(function (i) { return i.w; }))); });
     const heights = cols.map(function (c) {
       return c.reduce(function (s, i) { return s + i.h; }, 0) + row * Math.max(0, c.length - 1);
