@@ -2,7 +2,11 @@
 
 ``backward_steps(root)`` yields one ``BackwardStep`` per node, from the root back to
 the parameters, so a notebook can pause after each node. ``backward(root)`` is that
-generator run to the end: there is one code path.
+generator run to the end. The algorithm is ``textbook_steps`` (read it first);
+``fast_steps`` is the same algorithm with the speed-ups, and the one that runs for
+first-order gradients (a test checks the two agree bit for bit). With
+``create_graph=True`` the textbook algorithm runs on Nodes: every gradient is built from
+tinygraph ops (``Op.backward_graph``), so it can be differentiated again.
 
 Gradients accumulate, as in PyTorch: a node used twice receives the sum of both
 contributions, and calling ``backward`` twice adds the second gradient to the first.
@@ -17,8 +21,9 @@ import numpy as np
 
 from .errors import AnomalyError, GraphError, ShapeError
 from .modes import modes
-from .node import Node, as_float_array
-from .ops import describe_nodes
+from .node import Node, as_float_array, parameter, tensor
+from .ops import add, describe_nodes
+from .scope import scopes
 
 
 class BackwardStep(NamedTuple):
@@ -129,7 +134,7 @@ def _missing(node, parent):
                       f"gradient for input {parent.label()!r}, which needs one")
 
 
-def backward_steps(root, grad=None, retain_grads=True, accumulate=True):
+def backward_steps(root, grad=None, retain_grads=True, accumulate=True, create_graph=False):
     """Run backward from ``root`` one node at a time, yielding a ``BackwardStep`` each.
 
     Every node that takes a gradient (parameters and what is computed from them) gets
@@ -138,9 +143,167 @@ def backward_steps(root, grad=None, retain_grads=True, accumulate=True):
     each node's gradient is added to ``node.grad`` when its step is yielded; with
     ``retain_grads=False`` only leaves keep theirs (less memory during training).
     Gradients (``step.grad``, ``step.input_grads``, ``node.grad``) are read-only arrays,
-    like values.
+    like values. With ``create_graph`` they are Nodes instead (see ``textbook_steps``).
     """
-    seed = _seed(root, grad)
+    if create_graph:
+        return textbook_steps(root, _seed_node(root, grad), GRAPH, retain_grads, accumulate)
+    return fast_steps(root, _seed(root, grad), retain_grads, accumulate)
+
+
+def textbook_steps(root, seed, arithmetic=None, retain_grads=True, accumulate=True):
+    """Reverse mode as the textbook writes it: visit the nodes from the root back, each
+    after every node that uses it; its gradient is then complete; send each input its
+    vector-Jacobian product, adding up what a node receives from all its uses.
+
+    ``arithmetic`` says what gradients are: ``ARRAYS`` (numpy, the default) or ``GRAPH``
+    (Nodes built from tinygraph ops, for create_graph).
+    """
+    arithmetic = arithmetic or ARRAYS
+    pending = {root: seed}                      # node -> the sum of what its consumers sent so far
+    index = 0
+    for node in reversed(topological_order(root)):
+        if node not in pending:                 # no path from root: nothing to do
+            continue
+        g = arithmetic.complete(node, pending.pop(node))
+        sent = () if node.op is None else arithmetic.vjp(node, g)
+        for parent, gi in zip(node.inputs, sent):
+            if gi is not None:
+                pending[parent] = gi if parent not in pending else arithmetic.add(pending[parent], gi, parent)
+        if accumulate and (node.op is None or retain_grads):
+            node.grad = g if node.grad is None else arithmetic.add(node.grad, g, node)
+        yield BackwardStep(index, node, g, sent)
+        index += 1
+
+
+class Arrays:
+    """First-order gradients as read-only numpy arrays, checked as they are received."""
+
+    @staticmethod
+    def complete(node, g):
+        g.setflags(write=False)
+        return g
+
+    @staticmethod
+    def vjp(node, g):
+        if node.stamp < modes.assignments:
+            _check_unchanged(node)
+        values = [parent.value for parent in node.inputs]
+        if modes.anomaly:
+            with np.errstate(all="ignore"):
+                raw = node.op.backward(g, node.value, *values)
+        else:
+            raw = node.op.backward(g, node.value, *values)
+        return _received(node, raw)
+
+    @staticmethod
+    def add(a, b, node):
+        total = np.asarray(a + b)
+        total.setflags(write=False)
+        return total
+
+
+def _received(node, raw):
+    """What an op's backward returned, checked: one read-only gradient per input that
+    needs one (None for the others), each shaped and typed like its input."""
+    if raw is None or len(raw) != len(node.inputs):
+        raise _wrong_count(node, raw)
+    sent = []
+    for parent, gi in zip(node.inputs, raw):
+        if not parent.requires_grad:
+            sent.append(None)
+            continue
+        if gi is None:
+            raise _missing(node, parent)
+        gi = _fit(node, parent, np.asarray(gi))
+        if modes.anomaly:
+            _check_finite(node, parent, gi)
+        gi.setflags(write=False)
+        sent.append(gi)
+    return tuple(sent)
+
+
+class Graph:
+    """Gradients as Nodes (create_graph): each op's ``backward_graph`` builds its VJP from
+    tinygraph ops, in the scope "backward/<the node's scope>"; each node's total gradient
+    is named after it (F -> F̄) and has ``adjoint_of`` = the node."""
+
+    @staticmethod
+    def complete(node, g):
+        if g.adjoint_of is None:        # a gradient passed on unchanged (by add) keeps its first node
+            g._adjoint_of = node
+        if g.name is None:
+            g.name = _bar_name(node)
+        return g
+
+    @staticmethod
+    def vjp(node, g):
+        if node.stamp < modes.assignments:
+            _check_unchanged(node)
+        with _backward_scope(node):
+            raw = node.op.backward_graph(g, node, *node.inputs)
+        if raw is None or len(raw) != len(node.inputs):
+            raise _wrong_count(node, raw)
+        return tuple(_fit_node(node, parent, gi) if parent.requires_grad else None
+                     for parent, gi in zip(node.inputs, raw))
+
+    @staticmethod
+    def add(a, b, node):
+        with _backward_scope(node):
+            return add(a, b)
+
+
+ARRAYS, GRAPH = Arrays(), Graph()
+
+
+@contextmanager
+def _backward_scope(node):
+    """Nodes built for ``node``'s gradient sit in scope ("backward",) + the scope ``node``
+    was built in (the adjoint of a node of step t=3 in "backward/t=3")."""
+    previous = scopes.current
+    scopes.current = ("backward",) + node.scope
+    try:
+        yield
+    finally:
+        scopes.current = previous
+
+
+def _bar_name(node):
+    """The adjoint's name in the texts' notation: F -> F̄, C_t -> C̄_t; ∂L/∂(x + y) otherwise."""
+    label = node.label()
+    if label[:1].isalpha():
+        return label[0] + "\u0304" + label[1:]
+    return f"∂L/∂({label})"
+
+
+def _fit_node(node, parent, gi):
+    if not isinstance(gi, Node):
+        raise GraphError(f"backward_graph of {node.op.describe()} (output {node.describe()}) returned "
+                         f"{type(gi).__name__} for {parent.describe()}; it must build Nodes with tinygraph ops")
+    if gi.shape != parent.shape:
+        raise GraphError(f"backward_graph of {node.op.describe()} (output {node.describe()}) sent a gradient "
+                         f"of shape {gi.shape} to {parent.describe()}")
+    return gi
+
+
+def _seed_node(root, grad):
+    """The seed ∂L/∂root as a Node (a given Node is used as it is: a gradient of a gradient)."""
+    if isinstance(grad, Node):
+        _seed(root, np.zeros(root.shape))           # the same checks on root
+        if grad.shape != root.shape:
+            raise ShapeError(f"backward: seed gradient has shape {grad.shape} but {root.label()!r} "
+                             f"has shape {root.shape}")
+        return grad
+    return tensor(_seed(root, grad), name=_bar_name(root))
+
+
+def fast_steps(root, seed, retain_grads=True, accumulate=True):
+    """``textbook_steps`` on numpy arrays, made fast; the same steps, bit for bit.
+
+    The speed-ups, all here: the gradient routing inlined; one- and two-input backward
+    calls spelled out; sums of three or more contributions added in place into an array
+    only this loop holds (``owned``: ids of the sums made here); steps built with
+    ``tuple.__new__``; ``backward`` pauses the cyclic garbage collector around it.
+    """
     order = topological_order(root)
     pending = {root: seed}
     owned = set()           # ids of pending sums made here: no one else sees them, add in place
@@ -211,7 +374,7 @@ def backward_steps(root, grad=None, retain_grads=True, accumulate=True):
         index += 1
 
 
-def backward(root, grad=None, retain_grads=True):
+def backward(root, grad=None, retain_grads=True, create_graph=False):
     """Compute ∂root/∂node for every node that requires a gradient, adding it to ``node.grad``.
 
     >>> import tinygraph as tg
@@ -221,10 +384,12 @@ def backward(root, grad=None, retain_grads=True):
     array(6.)
 
     Gradients accumulate: a second call adds to ``.grad`` (call ``zero_grad`` first to
-    start over). ``retain_grads=False`` keeps the gradients of leaves only.
+    start over). ``retain_grads=False`` keeps the gradients of leaves only. With
+    ``create_graph=True`` each ``.grad`` is a Node built from tinygraph ops, which can be
+    differentiated again.
     """
     with _collector_paused():
-        deque(backward_steps(root, grad, retain_grads), maxlen=0)
+        deque(backward_steps(root, grad, retain_grads, create_graph=create_graph), maxlen=0)
 
 
 @contextmanager
@@ -241,12 +406,21 @@ def _collector_paused():
             gc.enable()
 
 
-def grad(root, wrt, grad=None):
+def grad(root, wrt, grad=None, create_graph=False):
     """The gradients of ``root`` with respect to the nodes ``wrt`` (leaves or intermediates),
     returned as a list of arrays (one array for a single node), without touching any
     ``.grad``. A node that ``root`` does not depend on gets zeros; a node that takes no
     gradient (a ``tg.tensor`` or anything computed from tensors only) is refused, since
-    its gradient is not tracked."""
+    its gradient is not tracked. With ``create_graph=True`` the gradients are Nodes built
+    from tinygraph ops: ``tg.grad(tg.grad(f, x, create_graph=True).sum(), x)`` is a second
+    derivative. ``grad`` (the seed) may then be a Node too.
+
+    >>> import tinygraph as tg
+    >>> x = tg.parameter(3.0)
+    >>> dy = tg.grad(x ** 3, x, create_graph=True)        # 3x² as a Node
+    >>> float(dy), float(tg.grad(dy, x))                  # and 6x
+    (27.0, 18.0)
+    """
     single = isinstance(wrt, Node)
     targets = [wrt] if single else list(wrt)
     for n in targets:
@@ -258,11 +432,34 @@ def grad(root, wrt, grad=None):
     found = {}
     wanted = set(targets)
     with _collector_paused():
-        for step in backward_steps(root, grad, accumulate=False):
+        for step in backward_steps(root, grad, accumulate=False, create_graph=create_graph):
             if step.node in wanted:
                 found[step.node] = step.grad
-    result = [found[n] if n in found else np.zeros_like(n.value) for n in targets]
+    zero = (lambda n: tensor(np.zeros_like(n.value))) if create_graph else (lambda n: np.zeros_like(n.value))
+    result = [found[n] if n in found else zero(n) for n in targets]
     return result[0] if single else result
+
+
+def hvp(f, inputs, v):
+    """The Hessian of the scalar ``f(*inputs)`` times ``v``, per input (double backward).
+
+    ``inputs`` and ``v`` are lists of arrays (or Nodes, whose values are used); returns a
+    list of arrays H v, one per input: ∂/∂x ⟨∇f(x), v⟩.
+
+    >>> import numpy as np, tinygraph as tg
+    >>> tg.hvp(lambda x: (x ** 3).sum(), [np.array([1.0, 2.0])], [np.array([1.0, 1.0])])
+    [array([ 6., 12.])]
+    """
+    params = [parameter(x.value if isinstance(x, Node) else x) for x in inputs]
+    out = f(*params)
+    grads = grad(out, params, create_graph=True)
+    inner = None
+    for g, direction in zip(grads, v):
+        term = (g * np.asarray(direction.value if isinstance(direction, Node) else direction, float)).sum()
+        inner = term if inner is None else inner + term
+    if not inner.requires_grad:                         # f is at most linear: its Hessian is 0
+        return [np.zeros_like(p.value) for p in params]
+    return grad(inner, params)
 
 
 def zero_grad(nodes):

@@ -959,7 +959,7 @@ def _parts(xs, op_name):
 
 def _check_axis(op_name, axis, ndim, nodes, allow_none):
     """Refuse an axis that is not an int (or None, where allowed) in [-ndim, ndim)."""
-    if axis is None and allow_none:
+    if type(axis) is int and -ndim <= axis < ndim or axis is None and allow_none:
         return
     if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
         raise TypeError(f"{op_name}: axis must be an int{' or None' if allow_none else ''}, got {axis!r}")
@@ -994,7 +994,7 @@ class Concat(Op):
     def backward(self, g, out, *xs):
         if self.axis is None:
             return tuple(g[a:b].reshape(x.shape) for (a, b), x in zip(self.bounds([x.shape for x in xs]), xs))
-        return tuple(np.split(g, [b for _, b in self.bounds([x.shape for x in xs])[:-1]], axis=self.axis))
+        return tuple(np.split(g, np.cumsum([x.shape[self.axis] for x in xs])[:-1], axis=self.axis))
 
     def backward_graph(self, g, out, *xs):
         lead = (slice(None),) * (0 if self.axis is None else self.axis % out.ndim)
@@ -1033,7 +1033,7 @@ def concat(xs, axis=0, name=None):
         if any(n.ndim > 1 for n in nodes):
             raise ShapeError(f"concat: a scalar can only be joined to 1-D parts; got {describe_nodes(nodes)}")
         nodes = [_as_part(n) for n in nodes]
-    _check_axis("concat", axis, max(n.ndim for n in nodes), nodes, allow_none=True)
+    _check_axis("concat", axis, nodes[0].ndim, nodes, allow_none=True)
     return _apply(Concat(axis), tuple(nodes), name)
 
 
