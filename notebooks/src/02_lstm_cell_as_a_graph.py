@@ -25,7 +25,8 @@
 import numpy as np
 
 from lstm import diagrams
-from lstm.cells import BlogLSTM
+from lstm.cells import BlogLSTM, PaperLSTM, PeepholeLSTM
+from lstm.exercises import check
 
 # %% [markdown]
 # ## Seed 001: the blog's LSTM (`BlogLSTM`)
@@ -64,6 +65,24 @@ run = BlogLSTM(input_size=3, hidden_size=4, seed=0).unroll(np.zeros((1, 2, 3)))
 print(list(run.steps[0]))
 
 # %% [markdown]
+# **Exercise 2.1 (predict, then check).** The blog counts "12 parameters". With $d = 3$ inputs
+# and $h = 4$ memory cells, how many **numbers** do they hold together? (Shapes: $W_{\ast x}$ is
+# $d \times h$, $W_{\ast h}$ is $h \times h$, $b_\ast$ has $h$ entries, four of each.) And what
+# shape does a gate such as $F$ have for a batch of $r = 2$ rows?
+
+# %%
+### BEGIN SOLUTION
+parameter_count = 4 * (3 * 4 + 4 * 4 + 4)     # 128
+F_shape = (2, 4)                               # r × h
+### END SOLUTION
+
+# %%
+blog = BlogLSTM(input_size=3, hidden_size=4, seed=0)
+check("numbers in the 12 parameters", parameter_count, sum(p.value.size for p in blog.parameters().values()),
+      hint="4 × (d·h + h·h + h)")
+check("the shape of F", F_shape, run.steps[0]["F"].shape, hint="X W_fx is (r × d)(d × h)")
+
+# %% [markdown]
 # The **unrolled view**: four steps. $C$ (green) and $H$ (blue) pass from each step to the next; the same 12 parameters serve every step (left out here so the chain stays readable).
 
 # %%
@@ -88,6 +107,23 @@ diagrams.unrolled("blog", steps=4)
 #
 # In the cell view, green edges now also run from the pipe into the gate boxes: the valves
 # watch the water.
+#
+# **Exercise 2.2 (predict, then check).** Which gate networks read the **old** memory $C_{t-1}$
+# directly? Answer with a set of the scope names `"forget gate"`, `"input gate"`,
+# `"new memory"`, `"output gate"`; the check reads the graph: the scopes of the ops that take
+# $C_{t-1}$ as an input.
+
+# %%
+### BEGIN SOLUTION
+read_old_memory = {"forget gate", "input gate"}    # the output gate reads the new memory C_t
+### END SOLUTION
+
+# %%
+peephole_run = PeepholeLSTM(3, 4, seed=0).unroll(np.ones((1, 2, 3)))
+C_prev = peephole_run.initial_state["C0"]
+readers = {node.scope[1] for step in peephole_run.steps for node in step.values()
+           if C_prev in node.inputs and len(node.scope) > 1}
+check("gate networks reading C_t-1", read_old_memory, readers, hint="look at the equations: C_t-1 W_*c")
 
 # %%
 diagrams.cell("peephole")
@@ -131,6 +167,29 @@ diagrams.cell("paper")
 
 # %%
 diagrams.ops("paper")
+
+# %% [markdown]
+# **Exercise 2.3 (predict, then check).** For $N = 3$ inputs and $D = 4$ memory cells, how many
+# entries does the input gate's weight vector $\mathbf w_\iota$ have, and what shape is
+# $\mathbf W_c$? And what shape is the gate $g_\iota$ itself?
+
+# %%
+### BEGIN SOLUTION
+w_iota_entries = 3 + 2 * 4 + 1     # [x; z_h(t-1); s(t-1); 1]: N + D + D + 1 = 12
+W_c_shape = (3 + 4 + 1, 4)         # [x; z_h(t-1); 1] has N + D + 1 entries, a_c has D
+g_iota_shape = ()                  # a scalar gate: one number for all D cells
+### END SOLUTION
+
+# %%
+paper_cell = PaperLSTM(3, 4, seed=0)
+paper_run = paper_cell.unroll(np.ones((1, 3)))
+check("entries of w_ι", w_iota_entries, paper_cell.parameters()["w_iota"].value.size,
+      hint="count the blocks of [x; z_h(t-1); s(t-1); 1]")
+check("the shape of W_c", W_c_shape, paper_cell.parameters()["W_c"].shape)
+assert g_iota_shape == paper_run.steps[0]["g_ι"].shape, (
+    f"the shape of g_ι: you answered {g_iota_shape}, it is {paper_run.steps[0]['g_ι'].shape}: the paper's gates "
+    "are scalars, w_ι·[...] is a dot product")
+print("ok: g_ι is a scalar")
 
 # %%
 diagrams.unrolled("paper", steps=3)

@@ -27,6 +27,7 @@ import numpy as np
 import tinygraph as tg
 from lstm import closed_form
 from lstm.cells import BlogLSTM
+from lstm.exercises import check
 from lstm.losses import ce
 from tinygraph.notebook import Stepper
 
@@ -64,28 +65,53 @@ stepper
 # %% [markdown]
 # ### The output valve: $H_t = O \times \tanh(C_t)$
 #
-# The product sends each factor the incoming gradient times the *other* factor:
-# $\bar O = \bar H_t \times \tanh(C_t)$ and $\overline{\tanh(C_t)} = \bar H_t \times O$.
+# **Exercise 3.1.** The product sends each factor the incoming gradient times the *other*
+# factor. From `H_bar` ($\bar H_t$, read from the stepper) and the values `t1["O"].value`,
+# `t1["tanh(C_t)"].value`, compute $\bar O$ and $\overline{\tanh(C_t)}$; the check compares them
+# with what the stepper recorded.
 
 # %%
 stepper[stepper.index_of("H_t")]
 
 # %%
 H_bar = stepper.gradient(t1["H_t"])
-assert np.allclose(stepper.gradient(t1["O"]), H_bar * t1["tanh(C_t)"].value)
-assert np.allclose(stepper.gradient(t1["tanh(C_t)"]), H_bar * t1["O"].value)
-print("Ō and the gradient of tanh(C_t) are the products by hand")
+### BEGIN SOLUTION
+O_bar = H_bar * t1["tanh(C_t)"].value
+tanh_C_bar = H_bar * t1["O"].value
+### END SOLUTION
+
+# %%
+check("Ō", O_bar, stepper.gradient(t1["O"]), hint="Ō = H̄_t × tanh(C_t)")
+check("the gradient of tanh(C_t)", tanh_C_bar, stepper.gradient(t1["tanh(C_t)"]), hint="H̄_t × O")
 
 # %% [markdown]
 # ### The memory: $C_t = F \times C + I \times C_i$
 #
 # The sum passes $\bar C_t$ unchanged to both of its inputs: the forget valve `F×C` and the
 # input valve `I×C_i`. Then the forget valve sends $\bar F = \bar C_t \times C_0$ to the forget
-# gate. With $C_0 = 0$ that is **zero**: at the first step there is no old memory, so the
-# forget gate cannot change the loss, and its parameters learn nothing from this step.
+# gate.
+#
+# **Exercise 3.2 (predict, then check).** This run starts from $H_0 = C_0 = 0$ and has one
+# step. Which of the 12 parameter gradients are **exactly** zero? Give a set of names such as
+# `{"W_ix", "b_o"}`; the next sections explain the answer.
+
+# %%
+### BEGIN SOLUTION
+zero_gradients = {"W_fx", "W_fh", "b_f", "W_ih", "W_ch", "W_oh"}
+### END SOLUTION
 
 # %%
 print(stepper[stepper.index_of("F×C")])
+measured_zero = {key for key, p in cell.parameters().items() if np.all(stepper.gradient(p) == 0)}
+check("exactly zero after one step from a zero state", zero_gradients, measured_zero,
+      hint="F̄ = C̄_t × C_0, and every product H W_*h sends its weight H_0ᵀ × (its gradient)")
+
+# %% [markdown]
+# With $C_0 = 0$, $\bar F$ is **zero**: at the first step there is no old memory, so the forget
+# gate cannot change the loss, and its parameters ($W_{fx}$, $W_{fh}$, $b_f$) learn nothing from
+# this step. And $H_0 = 0$ silences every $W_{\ast h}$, as the next section shows.
+
+# %%
 assert np.all(stepper.gradient(t1["F"]) == 0)
 
 # %% [markdown]
@@ -153,6 +179,22 @@ gates = ["input gate", "forget gate", "output gate", "new memory"]
 stepper2 = Stepper(L2, collapse=gates)        # the four gate networks drawn as one box each
 print(f"{len(stepper2)} steps")
 stepper2
+
+# %% [markdown]
+# **Exercise 3.3 (predict, then check).** How many parts (one per consumer) arrive at $C_1$,
+# and how many at $H_1$? Count the arrows that leave each of them in the graph above.
+
+# %%
+### BEGIN SOLUTION
+parts_at_C1 = 2     # the forget valve of step 2 and tanh(C_t) of step 1
+parts_at_H1 = 4     # the four gate networks of step 2 (no loss on H_1)
+### END SOLUTION
+
+# %%
+check("parts arriving at C_1", parts_at_C1, len(stepper2.details(stepper2.index_of(s1["C_t"])).incoming),
+      hint="what uses C_1: step 1's tanh, and step 2's ...?")
+check("parts arriving at H_1", parts_at_H1, len(stepper2.details(stepper2.index_of(s1["H_t"])).incoming),
+      hint="the loss is on H_2 only; which networks of step 2 read H_1?")
 
 # %% [markdown]
 # The step at which $C_1$ gets its gradient: two parts arrive, one from the forget valve of
