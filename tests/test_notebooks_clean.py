@@ -132,3 +132,11 @@ def test_a_marker_without_its_partner_is_refused():
         build.solution_blocks("x = 1\n### END SOLUTION")
     with pytest.raises(ValueError, match="inside a solution block"):
         build.solution_blocks("### BEGIN SOLUTION\n### BEGIN SOLUTION\n### END SOLUTION")
+
+
+@pytest.mark.parametrize("stem", [stem for stem in EXPECTED if stem[:2] <= "06"])   # 01-06: the course's exercises
+def test_each_course_notebook_has_at_least_three_exercises(stem):
+    build = build_module()
+    cells = build.cells_of((NOTEBOOKS / "src" / f"{stem}.py").read_text(encoding="utf-8"))
+    answers = sum(is_solution for _, body in cells for is_solution, _, _ in build.solution_blocks(body))
+    assert answers >= 3, f"{stem} has {answers} exercise(s)"
