@@ -411,3 +411,12 @@ def test_unrolled_grads_shade_each_step_by_its_state_gradient():
             fills[k] = sum(int(shape.get("fill")[i:i + 2], 16) for i in (1, 3, 5))
     darker_first = sorted(fills, key=fills.get)          # the smaller the sum of RGB, the darker
     assert darker_first == sorted(fills, key=lambda k: -norms[k - 1])
+
+
+def test_render_slide_writes_rows_of_two_at_most_1920_pixels_wide(tmp_path, capsys):
+    from lstm.__main__ import main
+    out = tmp_path / "slide.png"
+    assert main(["render", "--view", "unrolled", "--steps", "6", "--grads", "--slide", "-o", str(out)]) == 0
+    assert int.from_bytes(out.read_bytes()[16:20], "big") <= 1920
+    assert main(["render", "--view", "cell", "--slide", "-o", str(tmp_path / "c.png")]) == 2
+    assert "--slide lays out the unrolled view" in capsys.readouterr().err

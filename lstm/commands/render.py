@@ -13,6 +13,7 @@ Examples:
   python -m lstm render --variant blog --view cell
   python -m lstm render --variant paper --view unrolled --steps 6 --grads -o paper.png
   python -m lstm render --variant rnn --view unrolled --steps 20 --grads --format pdf
+  python -m lstm render --view unrolled --steps 6 --grads --slide -o slide.png   # rows of two, ≤ 1920 px
 """
 import argparse
 import sys
@@ -51,6 +52,9 @@ def add_arguments(parser):
     parser.add_argument("--grads", action="store_true",
                         help="overlay backward: label each edge with the norm of the gradient of L "
                              "flowing along it, pen width by magnitude")
+    parser.add_argument("--slide", action="store_true",
+                        help="unrolled view only: lay the steps out in rows of two for a slide (with --grads) "
+                             "and draw a PNG at most 1920 pixels wide")
     parser.add_argument("--format", choices=list(FORMATS),
                         help="output format (default: taken from -o's suffix, else svg); dot writes "
                              "the Graphviz source and works without Graphviz installed")
@@ -70,15 +74,18 @@ def run(args):
         return _fail(f"-o {args.output} ends in .{suffix} but --format is {fmt}; make them agree")
     if args.view == "cell" and args.steps not in (None, 1):
         return _fail(f"the cell view draws one step; --steps {args.steps} is for the ops and unrolled views")
+    if args.slide and args.view != "unrolled":
+        return _fail(f"--slide lays out the unrolled view; the {args.view} view has no rows to wrap")
     steps = args.steps or DEFAULT_STEPS[args.view]
     output = args.output
     if output is None:
         tail = f"_{steps}" if args.view == "unrolled" else ""
         output = Path(f"{args.variant}_{args.view}{tail}.{fmt}")
     out = files.output(output, force=args.force)
-    dot = diagrams.view(args.variant, args.view, steps=steps, grads=args.grads)
+    dot = diagrams.view(args.variant, args.view, steps=steps, grads=args.grads,
+                        **({"per_row": 2} if args.slide else {}))
     try:
-        path = out.write(lambda tmp: diagrams.save(dot, tmp, fmt))
+        path = out.write(lambda tmp: diagrams.save(dot, tmp, fmt, max_width=1920 if args.slide else None))
     except GraphvizNotFound as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
