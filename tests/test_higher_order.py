@@ -219,3 +219,14 @@ def test_third_order_through_matmul_and_indexing_matches_torch():
     (t2,) = torch.autograd.grad((t1 * t1).sum(), At, create_graph=True)
     (t3,) = torch.autograd.grad(t2.sum(), At)
     np.testing.assert_allclose(g3, t3.numpy(), rtol=1e-11, atol=1e-11)
+
+
+def test_a_plain_backward_onto_gradient_nodes_asks_for_zero_grad():
+    x = tg.parameter([1.0, 2.0], name="x")
+    tg.backward((x * x).sum(), create_graph=True)
+    with pytest.raises(tg.GraphError, match=r"'x' \(2,\) holds a gradient Node from create_graph=True; call "
+                                            r"tg.zero_grad"):
+        tg.backward((x * x).sum())
+    tg.zero_grad([x])
+    tg.backward((x * x).sum())
+    np.testing.assert_array_equal(x.grad, [2.0, 4.0])

@@ -12,6 +12,7 @@ from .backprop import (BackwardStep, backward, backward_steps, fast_steps, grad,
                        topological_order, zero_grad)
 from .check import GradReport, check_directions, gradcheck, numerical_gradient
 from .errors import AnomalyError, DtypeError, GraphError, ShapeError, TinygraphError
+from .forward import jvp
 from .modes import anomaly_mode, no_grad
 from .node import Node, detach, parameter, tensor
 from .ops import (Op, add, apply, broadcast_to, concat, cross_entropy, describe_nodes, div, exp, getitem, log, matmul, mean, mul, neg,
@@ -24,7 +25,7 @@ from .draw import draw  # tg.draw(root, ...) -> graphviz.Digraph; see tinygraph/
 __all__ = [
     "AnomalyError", "BackwardStep", "DtypeError", "GradReport", "GraphError", "Node", "Op", "ShapeError",
     "TinygraphError", "add", "anomaly_mode", "apply", "backward", "broadcast_to", "backward_steps", "check_directions",
-    "concat", "cross_entropy", "describe_nodes", "detach", "div", "draw", "exp", "fast_steps", "getitem", "grad", "gradcheck", "hvp", "io", "layer_of", "layer_scope", "log", "matmul",
+    "concat", "cross_entropy", "describe_nodes", "detach", "div", "draw", "exp", "fast_steps", "getitem", "grad", "gradcheck", "hvp", "io", "jvp", "layer_of", "layer_scope", "log", "matmul",
     "mean", "mul", "neg", "no_grad", "numerical_gradient", "optim", "parameter", "power", "relu", "reshape",
     "scope", "scope_path", "sigmoid", "stack", "step_of", "step_scope", "sub", "sum", "tanh", "tensor", "textbook_steps", "topological_order",
     "transpose", "unbroadcast", "zero_grad",

@@ -197,6 +197,9 @@ class Arrays:
 
     @staticmethod
     def add(a, b, node):
+        if isinstance(a, Node):
+            raise GraphError(f"backward: {node.describe()} holds a gradient Node from create_graph=True; "
+                             f"call tg.zero_grad before a backward without create_graph")
         total = np.asarray(a + b)
         total.setflags(write=False)
         return total
@@ -367,9 +370,7 @@ def fast_steps(root, seed, retain_grads=True, accumulate=True):
             if node.grad is None:
                 node.grad = g
             else:
-                total = np.asarray(node.grad + g)
-                total.setflags(write=False)
-                node.grad = total
+                node.grad = ARRAYS.add(node.grad, g, node)
         yield new_step(BackwardStep, (index, node, g, input_grads))
         index += 1
 

@@ -6,12 +6,13 @@ from contextlib import contextmanager
 
 
 class _Modes:
-    __slots__ = ("grad_enabled", "anomaly", "assignments")
+    __slots__ = ("grad_enabled", "anomaly", "assignments", "tangents")
 
     def __init__(self):
         self.grad_enabled = True
         self.anomaly = False
         self.assignments = 0        # Node.assign calls so far: a clock for values set after use
+        self.tangents = None        # inside tg.jvp: node -> its tangent (forward mode)
 
 
 modes = _Modes()

@@ -25,6 +25,7 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 from .errors import AnomalyError, DtypeError, GraphError, ShapeError, TinygraphError
+from .forward import push_tangent
 from .modes import modes
 from .node import FLOAT32, FLOAT64, SCALAR_TYPES, Node, connect_operators, freeze, owned
 
@@ -268,7 +269,10 @@ def _apply(op, inputs, name):
             f"{_count_bad(out)})"
         )
     if not modes.grad_enabled:
-        return Node(out, None, (), name)
+        node = Node(out, None, (), name)
+        if modes.tangents is not None:          # inside tg.jvp: forward mode
+            push_tangent(op, inputs, node)
+        return node
     if arity == 1:
         needs = (inputs[0].requires_grad,)
     elif arity == 2:
@@ -1013,7 +1017,8 @@ def _as_part(n):
     """A 0-d node as a length-1 part: a constant is reshaped in place, anything else by an op."""
     if n.ndim:
         return n
-    if n.op is None and not n.requires_grad:
+    carries_tangent = modes.tangents is not None and n in modes.tangents
+    if n.op is None and not n.requires_grad and not carries_tangent:
         return Node(freeze(n.value.reshape(1)), name=n.name)
     return reshape(n, (1,))
 
