@@ -4,6 +4,7 @@ Each case is computed in the same run
   - in plain numpy: the forward, and forward + a hand-written backward;
   - through tinygraph: the forward (building the graph), and forward +
     ``tg.backward(loss, retain_grads=False)`` (leaf gradients only, like the numpy side);
+  - through ``tg.compile``: forward + backward replayed from a tape traced once;
 and the table prints the times, the ratios tinygraph / numpy and the overhead per op
 in microseconds: (tinygraph time − numpy time) / number of ops in the graph. Before
 timing, each case checks that the hand-written numpy gradients equal tinygraph's, so
@@ -269,8 +270,15 @@ def run_case(case, budget):
     def tg_forward_backward():
         tg.backward(tg_forward(), retain_grads=False)
 
-    times = best_times({"np_f": case.numpy_forward, "tg_f": tg_forward,
-                        "np_fb": case.numpy_backward, "tg_fb": tg_forward_backward}, budget)
+    params = [tg.parameter(a) for a in arrays]
+    step = tg.compile(case.tinygraph_forward)
+    step(params)                    # traced here; the timed calls replay
+
+    def tape_forward_backward():
+        step(params)
+
+    times = best_times({"np_f": case.numpy_forward, "tg_f": tg_forward, "np_fb": case.numpy_backward,
+                        "tg_fb": tg_forward_backward, "tape_fb": tape_forward_backward}, budget)
     return ops, times
 
 
@@ -284,9 +292,11 @@ def main(argv=None):
     args = parser.parse_args(argv)
     budget = 0.3 if args.quick else 1.5
     print(f"machine: {machine()}")
-    print("CPU time per call, best of 7 interleaved rounds; one BLAS thread; µs/op = (tinygraph − numpy) / ops\n")
+    print("CPU time per call, best of 7 interleaved rounds; one BLAS thread; µs/op = (tinygraph − numpy) / ops;\n"
+          "tape: the same fwd+bwd through tg.compile (replayed), its ratio to numpy and its whole time per op\n")
     header = (f"{'case':<48}{'ops':>6} | {'numpy fwd':>10}{'tg fwd':>10}{'ratio':>7}{'µs/op':>7} | "
-              f"{'np fwd+bwd':>11}{'tg fwd+bwd':>11}{'ratio':>7}{'µs/op':>7}")
+              f"{'np fwd+bwd':>11}{'tg fwd+bwd':>11}{'ratio':>7}{'µs/op':>7} | "
+              f"{'tape':>10}{'ratio':>7}{'µs/op all':>10}")
     print(header)
     print("-" * len(header))
     for case in cases():
@@ -294,7 +304,8 @@ def main(argv=None):
         print(f"{case.label:<48}{ops:>6} | {fmt(t['np_f']):>10}{fmt(t['tg_f']):>10}"
               f"{t['tg_f'] / t['np_f']:>7.1f}{(t['tg_f'] - t['np_f']) / ops * 1e6:>7.2f} | "
               f"{fmt(t['np_fb']):>11}{fmt(t['tg_fb']):>11}{t['tg_fb'] / t['np_fb']:>7.1f}"
-              f"{(t['tg_fb'] - t['np_fb']) / ops * 1e6:>7.2f}", flush=True)
+              f"{(t['tg_fb'] - t['np_fb']) / ops * 1e6:>7.2f} | {fmt(t['tape_fb']):>10}"
+              f"{t['tape_fb'] / t['np_fb']:>7.1f}{t['tape_fb'] / ops * 1e6:>10.2f}", flush=True)
     return 0
 
 

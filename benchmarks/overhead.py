@@ -13,6 +13,7 @@ alive, so glibc hands it fresh memory, and the kernel faults it in page by page.
 """
 import os
 import resource
+import subprocess
 import sys
 import timeit
 
@@ -94,8 +95,9 @@ def chain(n=1000):
     return times
 
 
-def page_faults(repeats=3):
-    """Minor page faults per forward + backward of the medium BlogLSTM: engine, tape, numpy."""
+def page_faults(name, repeats=3):
+    """Minor page faults per forward + backward of the medium BlogLSTM, after two warm-up
+    calls, for one implementation: "numpy reference", "engine" or "tape"."""
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import reference_numpy
     from lstm.cells import BlogLSTM
@@ -104,28 +106,40 @@ def page_faults(repeats=3):
     rng = np.random.default_rng(0)
     X, G = rng.standard_normal((T, B, D)), rng.standard_normal((T, B, H))
     xs = list(X)
-    reference = reference_numpy.NumpyBlogLSTM({k: p.value for k, p in cell.parameters().items()}, T, B, np.float64)
 
     def loss(steps):
         return (tg.stack(cell.unroll(list(steps)).outputs) * G).sum()
 
-    def engine():
-        tg.backward(loss(xs), retain_grads=False)
+    if name == "numpy reference":
+        model = reference_numpy.NumpyBlogLSTM({k: p.value for k, p in cell.parameters().items()}, T, B, np.float64)
 
-    step = tg.compile(loss)
+        def fn():
+            model.forward(X)
+            model.backward(G)
+    elif name == "engine":
+        def fn():
+            tg.backward(loss(xs), retain_grads=False)
+    else:
+        step = tg.compile(loss)
 
-    def numpy_reference():
-        reference.forward(X)
-        reference.backward(G)
-
-    rows = []
-    for name, fn in (("numpy reference", numpy_reference), ("engine", engine), ("tape", lambda: step(xs))):
+        def fn():
+            step(xs)
+    fn()
+    fn()                                    # the tape's first call traces; warm up past it
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(repeats):
         fn()
-        fn()                                    # the tape's first call traces; warm up past it
-        before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-        for _ in range(repeats):
-            fn()
-        rows.append((name, (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / repeats))
+    return (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / repeats
+
+
+def page_fault_rows():
+    """``page_faults`` of each implementation, each in a fresh process (the heap's history
+    decides what glibc reuses)."""
+    rows = []
+    for name in ("numpy reference", "engine", "tape"):
+        out = subprocess.run([sys.executable, os.path.abspath(__file__), "--faults", name], check=True,
+                             capture_output=True, text=True).stdout
+        rows.append((name, float(out)))
     return rows
 
 
@@ -141,10 +155,13 @@ def main():
     print(f"measured chain y = y * 1.0 x1000: fwd {times['fwd']:.2f}, fwd+bwd {times['fwd+bwd']:.2f}, "
           f"plain numpy fwd+bwd {times['numpy fwd+bwd']:.2f} µs per node")
     print("\nminor page faults per forward + backward, BlogLSTM (B, D, H, T) = (32, 128, 256, 100)")
-    for name, faults in page_faults():
+    for name, faults in page_fault_rows():
         print(f"  {name:<20}{faults:10.0f}  ({faults * 4 / 1024:.0f} MiB of 4 KiB pages)")
     return 0
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--faults"]:
+        print(page_faults(sys.argv[2]))
+        sys.exit(0)
     sys.exit(main())
