@@ -49,7 +49,7 @@ class OutputPathError(TinygraphError, ValueError):
 
 
 def _shape_text(shape):
-    return "any shape" if shape is None else str(tuple(shape))
+    return "(any shape)" if shape is None else str(tuple(shape))
 
 
 def size_text(nbytes):
