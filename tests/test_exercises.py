@@ -63,6 +63,9 @@ BUGS = [
      'C_bar[t] = H_bar[t] * s["O"] * (1 - s["tanh_C_t"] ** 2)'),                         # the pipe forgotten
     ("blog_bptt", "H_bar_2", "H_bar[t] = dH[t] + H_from_next", "H_bar[t] = dH[t]"),           # the H path forgotten
     ("blog_bptt", "X", 'X_bar[t] = sum(A[g] @ W[f"W_{g}x"].T for g in A)', 'X_bar[t] = A["f"] @ W["W_fx"].T'),
+    # a wrong VJP also fails the checks that run it inside a graph (gradcheck, the stepper)
+    ("op_vjp", "b_bar", "tg.unbroadcast(g * s, np.shape(b))", "g * s"),                    # not summed back
+    ("op_vjp", "a_bar", "g * b * s * (1 - s), np.shape(a)", "g * b * (1 - s ** 2), np.shape(a)"),
 ]
 ALONE = {"b_f": [f"b_{g}" for g in "fico"]}
 
@@ -73,7 +76,7 @@ def test_a_planted_bug_is_named_first_and_alone(tmp_path, name, key, old, new):
     assert not report.ok
     assert report.first_wrong.quantity.key == key, report.format_table()
     wrong = [row.quantity.key for row in report.rows if not row.ok]
-    if name != "blog_bptt":
+    if name not in ("blog_bptt", "op_vjp"):
         assert wrong == ALONE.get(key, [key]), report.format_table()
     assert f"The first wrong quantity is {report.first_wrong.quantity.symbol} " in report.format_table()
 
@@ -83,7 +86,7 @@ def test_a_transposed_weight_is_reported_as_a_wrong_shape(tmp_path):
     path = planted(tmp_path, "blog_step", f"return {sum_}", f"return ({sum_}).T")
     row = exercises.grade("blog_step", path).row("X_bar")
     assert row.status == "shape"
-    assert row.explain() == "X_bar() returned shape (3, 2), expected (2, 3)"
+    assert row.explain() == "X_bar() returned shape (3, 2), expected (2, 3) (at run 1 (d, h, r, T) = (3, 4, 2, 3), t=1)"
 
 
 def test_an_exception_in_the_students_code_names_the_function_file_and_line(tmp_path):
@@ -115,7 +118,7 @@ def test_a_missing_function_and_a_wrong_signature_are_said_in_words(tmp_path):
 def test_a_wrong_return_type_is_said_in_words(tmp_path):
     path = planted(tmp_path, "blog_step", "    return grads\n", "    return list(grads.values())\n")
     row = exercises.grade("blog_step", path).row("W_fx")
-    assert row.explain() == "parameter_grads() must return a dict with key 'W_fx' (got list)"
+    assert row.explain().startswith("parameter_grads() must return a dict with key 'W_fx' (got list)")
 
 
 def test_a_file_that_does_not_load_is_reported_with_its_line(tmp_path):
@@ -152,11 +155,14 @@ def test_the_template_is_the_solution_with_every_answer_blanked(name):
         spec = importlib.util.spec_from_file_location(f"_sig_{path.parent.name}", path)
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
+        if name == "op_vjp":                    # the student writes a method of the op's class
+            return {"Valve.backward": tuple(inspect.signature(module.Valve.backward).parameters)}
         return {f.name: tuple(inspect.signature(getattr(module, f.name)).parameters) for f in
                 exercises.EXERCISES[name].functions}
 
-    assert signatures(template) == signatures(SOLUTIONS / f"{name}.py") == {
-        f.name: f.args for f in exercises.EXERCISES[name].functions}
+    expected = ({"Valve.backward": ("self", "g", "out", "a", "b")} if name == "op_vjp" else
+                {f.name: f.args for f in exercises.EXERCISES[name].functions})
+    assert signatures(template) == signatures(SOLUTIONS / f"{name}.py") == expected
 
 
 def test_grade_list_prints_each_exercise_and_its_solution(capsys):
@@ -216,7 +222,7 @@ def test_the_loop_must_return_every_step(tmp_path):
     path = planted(tmp_path, "blog_bptt", '"H_bar": H_bar,', '"H_bar": H_bar[-1],')
     report = exercises.grade("blog_bptt", path)
     assert report.first_wrong.quantity.key == "H_bar_3"
-    assert report.first_wrong.explain() == (
+    assert report.first_wrong.explain().startswith(
         "backward() returned H_bar of shape (2, 4): give the T = 3 steps' totals, (T, r, h)")
 
 
@@ -232,3 +238,13 @@ def test_functions_written_in_a_notebook_are_graded_in_place(tmp_path):
     del namespace["F_bar"]
     assert exercises.grade_here("blog_step", namespace).row("F_bar").explain() == (
         "the notebook has no function F_bar(C_t_bar, C_prev)")
+
+
+def test_a_new_ops_backward_is_checked_in_a_graph_and_by_the_stepper(tmp_path):
+    path = planted(tmp_path, "op_vjp", "tg.unbroadcast(g * s, np.shape(b))", "g * s")
+    report = exercises.grade("op_vjp", path)
+    assert report.row("b_bar").explain() == ("Valve.backward(g, out, a, b) returned shape (3, 4), expected (4,) "
+                                             "(at a (3, 4), b (4,) (b broadcast over rows))")
+    for key, caller in (("gradcheck", "tg.gradcheck"), ("stepper", "the stepper")):
+        assert report.row(key).explain().startswith(f"Valve.backward (called by {caller}) raised GraphError: ")
+    assert report.row("a_bar").ok

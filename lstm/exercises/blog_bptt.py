@@ -73,4 +73,4 @@ def cases(seed=0):
 
 
 EXERCISE = Exercise("blog_bptt", "Backpropagation through time over T steps of a BlogLSTM", FUNCTIONS, cases,
-                    "two random runs, (d, h, r, T) = (3, 4, 2, 3) and (2, 5, 3, 3)", drawer("blog"))
+                    "two random runs (the truth from autodiff), (d, h, r, T) = (3, 4, 2, 3) and (2, 5, 3, 3)", drawer("blog"))

@@ -92,4 +92,4 @@ def cases(seed=0):
 
 
 EXERCISE = Exercise("blog_step", "The backward of one BlogLSTM step (the blog's notation)", FUNCTIONS, cases,
-                    "every step of two random runs, (d, h, r, T) = (3, 4, 2, 3) and (2, 5, 3, 2)", drawer("blog"))
+                    "every step of two random runs (the truth from autodiff), (d, h, r, T) = (3, 4, 2, 3) and (2, 5, 3, 2)", drawer("blog"))

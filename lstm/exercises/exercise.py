@@ -3,6 +3,8 @@ its template live, how to make its graded cases and how to draw it."""
 from dataclasses import dataclass
 from pathlib import Path
 
+from .grader import TOLERANCE
+
 ROOT = Path(__file__).resolve().parents[2]
 """The repository root: the solutions and templates are in exercises/ there."""
 
@@ -15,6 +17,8 @@ class Exercise:
     cases: object            # () -> list of grader.Case
     cases_text: str          # what the relative error is taken over, in words
     draw: object             # (Quantity or None) -> graphviz.Digraph, its node highlighted
+    adapt: object = None     # student's module -> the object whose functions are graded (default: itself)
+    tolerance: float = TOLERANCE
 
     @property
     def solution(self):

@@ -48,9 +48,14 @@ class Function:
     args: tuple
     returns: tuple
     unpack: object = None     # result -> (dict key -> value, problem or ""), when not one dict entry per key
+    label: str = ""           # how messages name it, when the student's function is called through another
 
     def signature(self):
-        return f"{self.name}({', '.join(self.args)})"
+        return self.label or f"{self.name}({', '.join(self.args)})"
+
+    def called(self):
+        """How a message names a call of it: ``F_bar()``, or its label."""
+        return self.label or f"{self.name}()"
 
 
 @dataclass
@@ -64,11 +69,13 @@ class Row:
     message: str = ""
     where: str = ""
 
+    tolerance: float = TOLERANCE
+
     def explain(self):
         """What is wrong, in words."""
         if self.message:
             return self.message
-        return (f"largest relative error {self.error:.1e} (tolerance {TOLERANCE:.0e}); first wrong at {self.where}")
+        return f"largest relative error {self.error:.1e} (tolerance {self.tolerance:.0e}); first wrong at {self.where}"
 
     @property
     def ok(self):
@@ -106,7 +113,7 @@ class Report:
         lines = [f"{self.exercise.title}: {self.path or 'the functions of this notebook'}"]
         if self.problem:
             return "\n".join(lines + [self.problem, "FAILED: the file could not be graded."])
-        lines += textwrap.wrap(f"Each function gets the true inputs (from autodiff); its result is compared with "
+        lines += textwrap.wrap(f"Each function gets the true inputs; its result is compared with "
                                f"the true value: relative error = max|yours − truth| / max|truth| over "
                                f"{self.exercise.cases_text}.", width=100)
         lines += ["", f"{'quantity':<12}{'result':<13}{'rel. error':>10}  what it is",
@@ -125,7 +132,7 @@ class Report:
             lines += textwrap.wrap(f"{', '.join(symbols)}: {text}", width=100, subsequent_indent="    ",
                                    break_long_words=False, break_on_hyphens=False)
         if not wrong:
-            lines += ["", f"OK: all {len(self.rows)} quantities are right (tolerance {TOLERANCE:.0e})."]
+            lines += ["", f"OK: all {len(self.rows)} quantities are right (tolerance {self.exercise.tolerance:.0e})."]
         else:
             first = wrong[0]
             lines += ["", f"FAILED: {len(wrong)} of {len(self.rows)} wrong. The first wrong quantity is "
@@ -205,11 +212,12 @@ def call(module, function, kwargs, path):
     except NotImplementedError:
         return None, ("todo", f"{function.signature()} is not written yet (it raises NotImplementedError)")
     except Exception as err:
-        path = Path(f.__code__.co_filename) if hasattr(f, "__code__") else path   # a notebook cell's too
+        code = getattr(getattr(f, "__wrapped__", f), "__code__", None)
+        path = Path(code.co_filename) if code is not None else path             # a notebook cell's too
         frames = [fr for fr in traceback.extract_tb(err.__traceback__) if Path(fr.filename).resolve() == path.resolve()]
         if not frames and isinstance(err, TypeError):
             return None, ("error", f"could not be called as {function.signature()}: {err}")
-        return None, ("error", f"{function.name}() raised {_where(err, path)}")
+        return None, ("error", f"{function.called()} raised {_where(err, path)}")
 
 
 def _copy(value):
@@ -229,21 +237,21 @@ def relative_error(value, truth):
     return error / scale if scale > 0 else error
 
 
-def compare(value, truth, function):
+def compare(value, truth, function, tolerance=TOLERANCE):
     """(status, relative error, message) of one returned value against the truth."""
     truth = np.asarray(truth, dtype=np.float64)
     if value is None:
-        return "wrong", None, f"{function.name}() returned None: return an array of shape {truth.shape}"
+        return "wrong", None, f"{function.called()} returned None: return an array of shape {truth.shape}"
     try:
         value = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
-        return "wrong", None, f"{function.name}() returned {type(value).__name__}, not an array of numbers"
+        return "wrong", None, f"{function.called()} returned {type(value).__name__}, not an array of numbers"
     if value.shape != truth.shape:
-        return "shape", None, f"{function.name}() returned shape {value.shape}, expected {truth.shape}"
+        return "shape", None, f"{function.called()} returned shape {value.shape}, expected {truth.shape}"
     if not np.all(np.isfinite(value)):
-        return "wrong", None, f"{function.name}() returned NaN or Inf"
+        return "wrong", None, f"{function.called()} returned NaN or Inf"
     error = relative_error(value, truth)
-    return ("ok" if error <= TOLERANCE else "wrong"), error, ""
+    return ("ok" if error <= tolerance else "wrong"), error, ""
 
 
 def _record(row, status, error, message, where):
@@ -253,12 +261,16 @@ def _record(row, status, error, message, where):
     elif status != "ok":
         row.error = None
     if status != "ok" and row.ok:
+        if message and status in ("shape", "wrong") and where:
+            message = f"{message} (at {where})"
         row.status, row.message, row.where = status, message, where
 
 
 def grade_module(exercise, module, path):
     """Run every function of ``exercise`` on every case; returns a ``Report``."""
-    rows = {q.key: Row(q) for f in exercise.functions for q in f.returns}
+    rows = {q.key: Row(q, tolerance=exercise.tolerance) for f in exercise.functions for q in f.returns}
+    if exercise.adapt is not None:
+        module = exercise.adapt(module)
     for case in exercise.cases():
         for function in exercise.functions:
             if not all(arg in case.inputs for arg in function.args):
@@ -274,17 +286,17 @@ def grade_module(exercise, module, path):
                 if function.unpack is not None:
                     unpacked, why = function.unpack(result)
                     if why:
-                        _record(row, "wrong", None, f"{function.name}() {why}", case.where)
+                        _record(row, "wrong", None, f"{function.called()} {why}", case.where)
                         continue
                     value = unpacked[q.key]
                 elif len(function.returns) > 1:
                     if not isinstance(result, dict) or q.key not in result:
                         got = sorted(result) if isinstance(result, dict) else type(result).__name__
-                        _record(row, "wrong", None, f"{function.name}() must return a dict with key {q.key!r} "
+                        _record(row, "wrong", None, f"{function.called()} must return a dict with key {q.key!r} "
                                                     f"(got {got})", case.where)
                         continue
                     value = result[q.key]
-                _record(row, *compare(value, case.truths[q.key], function), case.where)
+                _record(row, *compare(value, case.truths[q.key], function, exercise.tolerance), case.where)
     return Report(exercise, Path(path), list(rows.values()))
 
 

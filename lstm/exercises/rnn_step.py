@@ -46,4 +46,4 @@ def cases(seed=0):
 
 
 EXERCISE = Exercise("rnn_step", "The backward of one VanillaRNN step", FUNCTIONS, cases,
-                    "every step of two random runs, (d, h, r, T) = (3, 4, 2, 3) and (2, 5, 3, 2)", drawer("rnn"))
+                    "every step of two random runs (the truth from autodiff), (d, h, r, T) = (3, 4, 2, 3) and (2, 5, 3, 2)", drawer("rnn"))
