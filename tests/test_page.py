@@ -196,3 +196,37 @@ def test_step_command_keeps_an_existing_file_unless_forced(tmp_path, capsys):
     assert "the file exists; use --force" in capsys.readouterr().err and out.read_text() == "mine"
     assert main(["step", "--view", "cell", "-o", str(out), "--force"]) == 0
     assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+
+
+# --- the animation ------------------------------------------------------------------
+
+def test_step_command_writes_a_gif_with_one_frame_per_step_1280_wide(tmp_path):
+    from PIL import Image, ImageChops
+
+    out = tmp_path / "rnn.gif"
+    assert main(["step", "--variant", "rnn", "--view", "cell", "-o", str(out)]) == 0
+    from lstm.commands.step import make_stepper
+
+    steps = len(make_stepper("rnn", "cell", 1))
+    with Image.open(out) as gif:
+        assert gif.n_frames == steps and gif.size[0] == 1280
+        gif.seek(0)
+        first = gif.convert("RGB")
+        gif.seek(1)
+        second = gif.convert("RGB")
+    assert ImageChops.difference(first, second).getbbox() is not None        # the red marker moved on
+
+
+def test_a_long_unroll_gets_one_frame_per_scope(tmp_path):
+    from PIL import Image
+
+    from lstm.commands.step import make_stepper
+    from tinygraph.present.animate import _groups, save_gif
+
+    stepper = make_stepper("rnn", "unrolled", 5)
+    groups = _groups(stepper, "scope")
+    assert [i for g in groups for i in g] == list(range(len(stepper)))          # every step, in order
+    scoped = [{stepper.steps[i].node.scope[0] for i in g if stepper.steps[i].node.scope} for g in groups]
+    assert all(len(s) <= 1 for s in scoped) and len(groups) < len(stepper) / 3
+    with Image.open(save_gif(stepper, tmp_path / "rnn.gif", per="scope")) as gif:
+        assert gif.n_frames == len(groups)
