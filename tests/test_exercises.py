@@ -63,6 +63,10 @@ BUGS = [
      'C_bar[t] = H_bar[t] * s["O"] * (1 - s["tanh_C_t"] ** 2)'),                         # the pipe forgotten
     ("blog_bptt", "H_bar_2", "H_bar[t] = dH[t] + H_from_next", "H_bar[t] = dH[t]"),           # the H path forgotten
     ("blog_bptt", "X", 'X_bar[t] = sum(A[g] @ W[f"W_{g}x"].T for g in A)', 'X_bar[t] = A["f"] @ W["W_fx"].T'),
+    ("paper_step", "delta_s_to_t", "c.delta_z_h * c.df_h(c.g_omega * c.s)", "c.delta_z_h * c.df_omega(c.g_omega * c.s)"),
+    ("paper_step", "delta_s_to_t", "\n            + c.delta_g_omega * c.df_omega(c.a_omega) * c.w_omega_s)", ")"),  # no peephole
+    ("paper_step", "Delta_c", "np.outer(c.u, c.delta_z_c * c.df_c(c.a_c))",
+     "np.outer(np.concatenate([c.x, c.s_prev, [1.0]]), c.delta_z_c * c.df_c(c.a_c))"),     # s(t-1) for z_h(t-1)
     # a wrong VJP also fails the checks that run it inside a graph (gradcheck, the stepper)
     ("op_vjp", "b_bar", "tg.unbroadcast(g * s, np.shape(b))", "g * s"),                    # not summed back
     ("op_vjp", "a_bar", "g * b * s * (1 - s), np.shape(a)", "g * b * (1 - s ** 2), np.shape(a)"),
@@ -248,3 +252,18 @@ def test_a_new_ops_backward_is_checked_in_a_graph_and_by_the_stepper(tmp_path):
     for key, caller in (("gradcheck", "tg.gradcheck"), ("stepper", "the stepper")):
         assert report.row(key).explain().startswith(f"Valve.backward (called by {caller}) raised GraphError: ")
     assert report.row("a_bar").ok
+
+
+def test_the_papers_equations_graded_as_printed_and_corrected(tmp_path):
+    """The paper's printed equations (lstm.paper) fail exactly eqs. 21 and 25 of the order of
+    computation, eq. 21 first; its corrected forms are all right."""
+    from lstm import paper
+
+    for version, wrong in (("printed", ["delta_s_to_t", "Delta_c"]), ("corrected", [])):
+        lines = ["from lstm import paper"] + [
+            f"def {paper.EQUATIONS[n].quantity}(c):\n    return paper.EQUATIONS[{n!r}].{version}(c)"
+            for n in paper.ORDER_OF_COMPUTATION]
+        path = tmp_path / f"paper_{version}.py"
+        path.write_text("\n\n".join(lines) + "\n", encoding="utf-8")
+        report = exercises.grade("paper_step", path)
+        assert [row.quantity.key for row in report.rows if not row.ok] == wrong, report.format_table()

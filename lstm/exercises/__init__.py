@@ -8,12 +8,12 @@
 - ``EXERCISES``: name -> ``Exercise``; its reference solution and its template (the
   functions with blanks) are ``exercises/solutions/NAME.py`` and ``exercises/templates/NAME.py``.
 """
-from . import blog_bptt, blog_step, op_vjp, rnn_step
+from . import blog_bptt, blog_step, op_vjp, paper_step, rnn_step
 from .grader import TOLERANCE, GradeError, Report
 from .predict import check
 
 EXERCISES = {exercise.name: exercise for exercise in (blog_step.EXERCISE, rnn_step.EXERCISE, blog_bptt.EXERCISE,
-                                                           op_vjp.EXERCISE)}
+                                                           op_vjp.EXERCISE, paper_step.EXERCISE)}
 
 
 def grade(exercise, path):

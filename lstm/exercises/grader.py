@@ -49,6 +49,7 @@ class Function:
     returns: tuple
     unpack: object = None     # result -> (dict key -> value, problem or ""), when not one dict entry per key
     label: str = ""           # how messages name it, when the student's function is called through another
+    sources: tuple = ()       # the case inputs its arguments are read from, when named otherwise than ``args``
 
     def signature(self):
         return self.label or f"{self.name}({', '.join(self.args)})"
@@ -116,11 +117,12 @@ class Report:
         lines += textwrap.wrap(f"Each function gets the true inputs; its result is compared with "
                                f"the true value: relative error = max|yours − truth| / max|truth| over "
                                f"{self.exercise.cases_text}.", width=100)
-        lines += ["", f"{'quantity':<12}{'result':<13}{'rel. error':>10}  what it is",
-                  f"{'-' * 11} {'-' * 12} {'-' * 10}  {'-' * 40}"]
+        width = max([12] + [_width(row.quantity.symbol) + 2 for row in self.rows])
+        lines += ["", f"{'quantity':<{width}}{'result':<13}{'rel. error':>10}  what it is",
+                  f"{'-' * (width - 1)} {'-' * 12} {'-' * 10}  {'-' * 40}"]
         for row in self.rows:
             error = "—" if row.error is None else f"{row.error:.1e}"
-            lines.append(f"{_pad(row.quantity.symbol, 12)}{STATUS_WORDS[row.status]:<13}{error:>10}  "
+            lines.append(f"{_pad(row.quantity.symbol, width)}{STATUS_WORDS[row.status]:<13}{error:>10}  "
                          f"{row.quantity.meaning}")
         wrong = [row for row in self.rows if not row.ok]
         explained = {}                              # one line per distinct problem
@@ -160,10 +162,13 @@ class Report:
         return self.exercise.draw(first.quantity if first else None)
 
 
+def _width(text):
+    """Columns ``text`` takes on a terminal (C̄ is one column, two characters)."""
+    return sum(not unicodedata.combining(c) for c in text)
+
+
 def _pad(text, width):
-    """``text`` padded to ``width`` columns as a terminal shows it (C̄ is one column, two characters)."""
-    shown = sum(not unicodedata.combining(c) for c in text)
-    return text + " " * max(width - shown, 1)
+    return text + " " * max(width - _width(text), 1)
 
 
 def load(path, exercise):
@@ -273,9 +278,10 @@ def grade_module(exercise, module, path):
         module = exercise.adapt(module)
     for case in exercise.cases():
         for function in exercise.functions:
-            if not all(arg in case.inputs for arg in function.args):
+            sources = function.sources or function.args
+            if not all(source in case.inputs for source in sources):
                 continue                            # this case is not about this function
-            kwargs = {arg: case.inputs[arg] for arg in function.args}
+            kwargs = {arg: case.inputs[source] for arg, source in zip(function.args, sources)}
             result, problem = call(module, function, kwargs, path)
             for q in function.returns:
                 row = rows[q.key]
