@@ -12,7 +12,7 @@ import pytest
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 EXPECTED = ["01_autodiff_from_scratch", "02_lstm_cell_as_a_graph", "03_stepping_through_backprop", "04_derive_bptt",
-            "05_vanishing_gradients", "06_paper_errata"]
+            "05_vanishing_gradients", "06_paper_errata", "07_beyond_first_order"]
 
 
 def build_module():

@@ -271,11 +271,12 @@ def _backward_scope(node):
 
 
 def _bar_name(node):
-    """The adjoint's name in the texts' notation: F -> F̄, C_t -> C̄_t; ∂L/∂(x + y) otherwise."""
-    label = node.label()
-    if label[:1].isalpha():
-        return label[0] + "\u0304" + label[1:]
-    return f"∂L/∂({label})"
+    """The adjoint's name in the texts' notation: F -> F̄, C_t -> C̄_t, (H, C) -> ∂L/∂(H, C);
+    None for a node without a name (its adjoint is then shown by its op)."""
+    label = node.name
+    if not label:
+        return None
+    return label[0] + "\u0304" + label[1:] if label[:1].isalpha() else f"∂L/∂{label}"
 
 
 def _fit_node(node, parent, gi):
@@ -296,7 +297,8 @@ def _seed_node(root, grad):
             raise ShapeError(f"backward: seed gradient has shape {grad.shape} but {root.label()!r} "
                              f"has shape {root.shape}")
         return grad
-    return tensor(_seed(root, grad), name=_bar_name(root))
+    with _backward_scope(root):
+        return tensor(_seed(root, grad), name=_bar_name(root))
 
 
 def fast_steps(root, seed, retain_grads=True, accumulate=True):
