@@ -163,7 +163,7 @@ def test_several_roots_are_drawn_together():
         assert outline(svg.node_with(name)).get("fill").upper() == ROLE_COLORS["output"][0]
 
 
-SPECIAL = ['a<b>c', 'x & y', 'say "hi"', "it's", "{braces}", "a|b", "ι φ ω", "back\\slash", "<>", "\\N"]
+SPECIAL = ['a<b>c', 'x & y', 'say "hi"', "it's", "{braces}", "a|b", "ι φ ω", "back\\slash", "<>", "\\N", "x[i]]", "]]"]
 
 
 @pytest.mark.parametrize("name", SPECIAL)

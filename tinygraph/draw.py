@@ -175,8 +175,10 @@ def escape_html(text):
     """Any text as it must be written inside an HTML-like label (<, >, &, quotes, backslashes,
     control characters escaped), so Graphviz shows it as written."""
     text = "".join(ch if ch.isprintable() or ch == "\n" else f"\\x{ord(ch):02x}" for ch in str(text))
-    # Graphviz expands escapes like \N (the node's id) even in HTML-like labels: double backslashes
-    return html.escape(text.replace("\\", "\\\\"), quote=True).replace("\n", "<BR/>")
+    # Graphviz expands escapes like \N (the node's id) even in HTML-like labels: double backslashes.
+    # Its label parser also rejects "]]" just before a tag, so "]" is written as a character reference.
+    text = html.escape(text.replace("\\", "\\\\"), quote=True).replace("]", "&#93;")
+    return text.replace("\n", "<BR/>")
 
 
 def _plain(text):
