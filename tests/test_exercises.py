@@ -192,8 +192,9 @@ def test_grade_exits_0_when_right_1_when_wrong_2_when_it_cannot_grade(tmp_path, 
         assert message in err and len(err.strip().splitlines()) == 1
 
 
-def test_predict_check_says_what_is_wrong():
+def test_predict_check_says_what_is_wrong(capsys):
     exercises.check("rate", 0.62, 0.6201, rtol=0.01)
+    assert capsys.readouterr().out == "ok: rate = 0.62\n"
     with pytest.raises(AssertionError, match=r"^rate: not answered yet"):
         exercises.check("rate", ..., 0.62)
     with pytest.raises(AssertionError, match=r"your answer has shape \(2,\), the answer has shape \(3,\)"):
@@ -202,7 +203,7 @@ def test_predict_check_says_what_is_wrong():
         exercises.check("zero", {"a", "b"}, {"a"}, hint="look again")
     with pytest.raises(AssertionError, match="you answered 'H path', the answer is 'C path'"):
         exercises.check("route", "H path", "C path")
-    assert exercises.check("route", " c PATH ", "C path")
+    exercises.check("route", " c PATH ", "C path")
 
 
 def test_grade_draws_the_first_wrong_node_into_a_checked_file(tmp_path, capsys):

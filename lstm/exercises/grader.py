@@ -150,7 +150,6 @@ class Report:
         if not self.ok:
             raise AssertionError("\n" + self.format_table())
         print(self.format_table())
-        return True
 
     def _repr_pretty_(self, printer, cycle):      # IPython shows the table, not a dataclass
         printer.text(self.format_table())

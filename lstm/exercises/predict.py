@@ -3,7 +3,6 @@ the notebook measured, with a message that says in words what is wrong.
 
 >>> check("ā", 4.0, 4.0)
 ok: ā = 4.0
-True
 >>> check("zero at t = 1", {"F"}, {"F", "W_fh"})
 Traceback (most recent call last):
 ...
@@ -47,11 +46,11 @@ def _problem(answer, truth, rtol, atol):
 def check(name, answer, truth, rtol=1e-6, atol=1e-12, hint=""):
     """Assert that ``answer`` equals ``truth``: numbers and arrays to ``rtol``/``atol``, sets
     exactly (naming what is missing and what should not be there), strings ignoring case and
-    surrounding spaces. Prints ``ok: name = answer`` and returns True when it does; else raises
-    AssertionError naming ``name``, what is wrong and ``hint``."""
+    surrounding spaces. Prints ``ok: name = answer`` when it does (and returns nothing, so a
+    notebook cell ending with it shows only that line); else raises AssertionError naming
+    ``name``, what is wrong and ``hint``."""
     problem = _problem(answer, truth, rtol, atol)
     if problem is not None:
         raise AssertionError(f"{name}: {problem}" + (f". Hint: {hint}" if hint else ""))
     shown = _listed(answer) if isinstance(answer, (set, frozenset)) else answer
     print(f"ok: {name} = {shown}")
-    return True
