@@ -52,6 +52,8 @@ FONT = "DejaVu Sans"
 #: newrank lets the rows' rank=same constraints reach across the step clusters (cell views
 #: only: it makes dot far slower on the large op graphs)
 ROW_LAYOUT = {"newrank": "true", "fontname": FONT, "ranksep": "0.25", "nodesep": "0.18"}
+#: the cell view has room to spare: wider spacing keeps every edge label clear of the arrows
+CELL_LAYOUT = {**ROW_LAYOUT, "ranksep": "0.4", "nodesep": "0.25"}
 PNG_DPI = 144
 #: what the numbers on the edges are, written under every drawing that shows them
 GRADIENT_CAPTION = ("numbers on the edges: ‖∂L/∂v‖, the norm of the gradient of the loss L with respect to the "
@@ -360,7 +362,7 @@ def cell(source="blog", grads=False, highlight=None, visited=None, edge_grads=No
 
     shows_grads = grads or edge_grads is not None
     dot = tg.draw(roots, collapse=[2, "loss"], records="ends", hide=_hide_in_cell_views(ex), values=False, grads="norm",
-                  graph_attrs={**ROW_LAYOUT, **_label(caption=GRADIENT_CAPTION if shows_grads else None, loc="b")},
+                  graph_attrs={**CELL_LAYOUT, **_label(caption=GRADIENT_CAPTION if shows_grads else None, loc="b")},
                   place_leaves=False,
                   names=names, vertex_attrs=vattrs, edge_attrs=eattrs, cluster_attrs=cluster_attrs,
                   **_overlay(grads, highlight, visited, edge_grads))

@@ -363,7 +363,7 @@ def _bezier_points(d):
     return out
 
 
-@pytest.mark.parametrize("variant", ["blog", "paper"])     # peephole: one label is crossed (docs/cells.md)
+@pytest.mark.parametrize("variant", ["blog", "peephole", "paper"])
 def test_edge_labels_are_not_covered_by_edges(variant):
     _, _, svg = rendered_cell(variant, True)
     edges = {title: g for title, g in svg.of("edge").items()}

@@ -372,6 +372,27 @@ for t in range(1, 8):
     print(f"t={t}: the pipe brings {np.linalg.norm(C_path):.4f}, all of ‖∂L/∂C_t‖ is {np.linalg.norm(C_bar[t - 1]):.4f}")
 
 # %% [markdown]
+# On the cell-style unrolled view of `lstm.diagrams`, `grads=True` also shades every step by
+# $\lVert \partial L/\partial \text{state}_t \rVert$ (darker: larger; the value is in each step's
+# label), so the vanishing shows at a glance: six steps of the RNN, then of the LSTM with $b_f = 3$.
+
+# %%
+from lstm import diagrams
+
+
+def shaded(cell, T=6):
+    run = cell.unroll(X[:T])
+    example = diagrams.Example("rnn" if "h0" in cell.STATE else "blog", cell, run,
+                               ce([run.outputs[-1]], targets=np.array([[0]])))
+    return diagrams.unrolled(example, grads=True)
+
+
+shaded(vanishing.make("rnn"))
+
+# %%
+shaded(vanishing.make("blog", forget_bias=3.0))
+
+# %% [markdown]
 # ## What to remember
 #
 # - Backprop through time multiplies the gradient by one Jacobian per step; what decides vanishing
