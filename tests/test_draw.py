@@ -481,3 +481,31 @@ def test_parts_false_or_an_op_without_part_symbols_draws_as_its_symbol():
     y = tg.apply(Unlabelled(), (x,), "y")
     svg = Svg(tg.draw(y))
     assert svg.texts(svg.node_with("tanh²")) == ["tanh²"]
+
+
+def test_the_backward_graph_is_drawn_beside_the_forward_one_each_adjoint_linked_to_its_value():
+    W = tg.parameter(np.array([[0.5, -1.0], [2.0, 0.3]]), name="W")
+    x = tg.tensor(np.array([[1.0, 2.0]]), name="x")
+    with tg.scope("t=1"):
+        F = tg.sigmoid(x @ W, name="F")
+    L = (F * F).sum().named("L")
+    tg.backward(L, create_graph=True)
+    dot = tg.draw([L, W.grad, F.grad])
+    source = dot.source
+    for forward, adjoint in ((W, W.grad), (F, F.grad)):
+        assert adjoint.adjoint_of is forward and adjoint.name == forward.name[0] + "\u0304" + forward.name[1:]
+        link = f'{dot.vertex_of(adjoint).id} -> {dot.vertex_of(forward).id} [arrowhead=none color="#7B3294" constraint=false'
+        assert link in source
+        assert f"<B>{forward.name}\u0304" in source or f"<B>{forward.name[0]}\u0304" in source    # W̄, F̄ as written
+    backward_vertices = [v for v in dot.vertices if v.scope[:1] == ("backward",) and v.kind != "junction"]
+    assert backward_vertices and all(n.scope[:1] == ("backward",) for v in backward_vertices for n in v.nodes
+                                     if n.op is not None)            # (a constant backward made is placed there too)
+    assert 'fillcolor="#F6EEF9"' in source                          # the backward clusters stand apart
+    svg = dot.pipe(format="svg", encoding="utf-8")
+    assert svg.count('stroke="#7b3294"') >= 2                        # both links drawn
+
+
+def test_a_drawing_without_adjoints_has_no_adjoint_links():
+    *_, loss = small_graph()
+    tg.backward(loss)
+    assert "#7B3294" not in tg.draw(loss).source

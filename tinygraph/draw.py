@@ -49,6 +49,11 @@ The backward overlay (what the notebook stepper redraws at every step):
   is labelled with the norm of the gradient flowing back along it, and its pen width
   grows with the magnitude (log scale), so vanishing gradients are visible.
 
+The backward pass as a graph: after ``tg.backward(L, create_graph=True)`` the gradients are
+Nodes; ``draw([L, W.grad, ...])`` draws them beside the forward graph, the nodes backward built
+in clusters under "backward" (purple), each adjoint named in the texts' notation (F̄, C̄_t)
+and linked to the forward value it is the gradient of by a dotted purple line.
+
 Without Graphviz's ``dot`` program ``.source`` still works, and rendering raises
 ``GraphvizNotFound`` (a ``graphviz.ExecutableNotFound``) saying how to install it.
 """
@@ -86,6 +91,8 @@ GROUP_COLORS = ("#ECE6F6", "#6A51A3")
 HIGHLIGHT = "#D62728"
 GRAD_FONT = "#B2182B"
 FADED = "#B0B0B0"
+ADJOINT = "#7B3294"          # the link from an adjoint (create_graph) to its forward value
+BACKWARD_FILL = "#F6EEF9"    # the clusters of nodes built by backward
 
 
 class GraphvizNotFound(graphviz.ExecutableNotFound):
@@ -473,6 +480,27 @@ def draw(roots, *, rankdir="LR", values=True, grads=True, records="all", collaps
         raise ValueError(f"draw: rankdir must be 'LR' or 'TB' (or 'RL', 'BT'), got {rankdir!r}")
     if records not in ("all", "named", "ends"):
         raise ValueError(f"draw: records must be 'all', 'named' or 'ends', got {records!r}")
+    builder = build(roots, collapse, records, hide, repeat_leaves, place_leaves, junctions)
+    overlay = Overlay.of(roots, highlight, visited, edge_grads, builder)
+    style = Style(builder, overlay, values, grads, records, dict(names or {}), parts, vertex_attrs)
+    dot = _new_drawing(rankdir, title, graph_attrs)
+    by_scope = {}
+    for vertex in builder.vertices:
+        by_scope.setdefault(vertex.scope, []).append(vertex)
+    _emit_clusters(dot, by_scope, style.attrs, cluster_attrs)
+    _emit_edges(dot, builder, overlay, edge_attrs)
+    _adjoint_links(dot, builder)
+    if legend:
+        _legend(dot, builder)
+    dot.vertices, dot.edges = builder.vertices, builder.edges
+    dot._where = {n: builder.outlet[n] for n in builder.nodes}
+    return dot
+
+
+# --- the core: which vertices and edges --------------------------------------------
+
+def build(roots, collapse=None, records="all", hide=None, repeat_leaves=True, place_leaves=True, junctions=True):
+    """The vertices and edges a drawing of ``roots`` is made of (before any styling)."""
     builder = _Builder(roots, collapse, records, hide)
     if repeat_leaves:
         builder.repeat_leaves()
@@ -480,39 +508,10 @@ def draw(roots, *, rankdir="LR", values=True, grads=True, records="all", collaps
         builder.place_leaves()
     if junctions:
         builder.add_junctions()
+    return builder
 
-    node_grads = {}
-    if edge_grads is True:
-        loss = roots[0]
-        if loss.size != 1 or not loss.requires_grad:
-            raise ValueError(f"draw: edge_grads=True computes gradients of the first root, which must be a "
-                             f"scalar loss depending on parameters; {loss.label()!r} has shape {loss.shape}"
-                             f"{'' if loss.requires_grad else ' and needs no gradient'}. Pass a mapping "
-                             f"{{(input, consumer): grad}} instead")
-        edge_grads, node_grads = edge_gradients(loss)
-    elif edge_grads is not None and not hasattr(edge_grads, "items"):
-        raise TypeError(f"draw: edge_grads must be True or a mapping {{(input_node, consumer_node): grad}}, "
-                        f"got {type(edge_grads).__name__}")
-    step = highlight if isinstance(highlight, BackwardStep) else None
-    hl_node = highlight.node if step is not None else highlight
-    if hl_node is not None and not isinstance(hl_node, Node):
-        raise TypeError(f"draw: highlight must be a BackwardStep or a Node, got {type(highlight).__name__}")
-    edge_grads = dict(edge_grads or {})
-    if step is not None:
-        node_grads[step.node] = step.grad
-        for parent, g in zip(step.node.inputs, step.input_grads):
-            if g is not None and (parent, step.node) not in edge_grads:
-                edge_grads[(parent, step.node)] = g
-    visited = None if visited is None else set(visited)
-    names = dict(names or {})
 
-    for edge in builder.edges:
-        gs = [edge_grads[(edge.node, c)] for c in edge.consumers if (edge.node, c) in edge_grads]
-        if gs:
-            edge.grad = grad_norm(sum(gs[1:], gs[0]))
-    norms = [e.grad for e in builder.edges if e.grad is not None and e.grad > 0]
-    lo, hi = (math.log10(min(norms)), math.log10(max(norms))) if norms else (0.0, 0.0)
-
+def _new_drawing(rankdir, title, graph_attrs):
     dot = Drawing(name="tinygraph", format="svg", encoding="utf-8")
     dot.attr("graph", rankdir=rankdir, fontname=FONT, fontsize="12", nodesep="0.25", ranksep="0.35",
              bgcolor="white", pad="0.2")
@@ -522,71 +521,156 @@ def draw(roots, *, rankdir="LR", values=True, grads=True, records="all", collaps
         dot.attr("graph", label=f"<<B>{escape_html(title)}</B>>", labelloc="t", fontsize="14")
     if graph_attrs:
         dot.attr("graph", **graph_attrs)
+    return dot
 
-    hl_vertices = set()
-    if hl_node is not None:
-        hl_vertices = {v for v in builder.vertices if v.kind != "junction" and hl_node in v.nodes}
 
-    def is_faded(vertex):
-        if visited is None or vertex.kind == "junction":
+# --- the backward overlay ------------------------------------------------------------
+
+@dataclass
+class Overlay:
+    """What backward adds to a drawing: the highlighted node and its vertices, the nodes
+    visited so far (None: no fading), the gradients on the edges (``edge.grad`` is set to
+    their norm) and the gradients shown in records (``node_grads``)."""
+
+    node: object = None
+    lit: set = field(default_factory=set)
+    visited: object = None
+    node_grads: dict = field(default_factory=dict)
+    scale: tuple = (0.0, 0.0)
+
+    @classmethod
+    def of(cls, roots, highlight, visited, edge_grads, builder):
+        edge_grads, node_grads = _given_grads(roots, edge_grads)
+        step = highlight if isinstance(highlight, BackwardStep) else None
+        node = highlight.node if step is not None else highlight
+        if node is not None and not isinstance(node, Node):
+            raise TypeError(f"draw: highlight must be a BackwardStep or a Node, got {type(highlight).__name__}")
+        if step is not None:
+            node_grads[step.node] = step.grad
+            for parent, g in zip(step.node.inputs, step.input_grads):
+                if g is not None and (parent, step.node) not in edge_grads:
+                    edge_grads[(parent, step.node)] = g
+        for edge in builder.edges:
+            gs = [edge_grads[(edge.node, c)] for c in edge.consumers if (edge.node, c) in edge_grads]
+            if gs:
+                edge.grad = grad_norm(sum(gs[1:], gs[0]))
+        norms = [e.grad for e in builder.edges if e.grad is not None and e.grad > 0]
+        scale = (math.log10(min(norms)), math.log10(max(norms))) if norms else (0.0, 0.0)
+        lit = set() if node is None else {v for v in builder.vertices if v.kind != "junction" and node in v.nodes}
+        return cls(node, lit, None if visited is None else set(visited), node_grads, scale)
+
+    def faded(self, vertex):
+        """A vertex backward has not reached yet (drawn grey and dashed)."""
+        if self.visited is None or vertex.kind == "junction":
             return False
         need = [n for n in vertex.nodes if n.requires_grad]
-        return bool(need) and not any(n in visited for n in need)
+        return bool(need) and not any(n in self.visited for n in need)
 
-    def attrs_of(vertex):
-        faded, lit = is_faded(vertex), vertex in hl_vertices
-        if vertex.kind == "junction":
-            a = {"shape": "point", "width": "0.06", "color": "#555555", "label": ""}
-        elif vertex.kind == "op":
-            if parts and _has_parts(vertex.nodes[0].op):
-                a = _parts_attrs(vertex.nodes[0], records, names, values, grads, node_grads)
-            else:
-                a = _op_attrs(vertex, records, names)
-        elif vertex.kind == "group":
-            a = _group_attrs(vertex, builder, names)
-        else:
-            a = _data_attrs(vertex.nodes[0], vertex.role, values, grads, node_grads, faded, names)
-        if vertex_attrs:
-            a.update(vertex_attrs(vertex) or {})
+    def edge_faded(self, edge):
+        return (self.visited is not None and edge.node.requires_grad and edge.node not in self.visited
+                and not any(c in self.visited for c in edge.consumers))
+
+    def edge_lit(self, edge):
+        return self.node is not None and (edge.src in self.lit or edge.dst in self.lit
+                                          or (edge.dst.kind == "junction" and edge.node is self.node))
+
+    def width(self, norm):
+        """Pen width for a gradient norm: log scale between the smallest and largest drawn."""
+        lo, hi = self.scale
+        if not norm:
+            return 0.6
+        return 1.0 if hi == lo else 0.6 + 4.4 * (math.log10(max(norm, 10 ** lo)) - lo) / (hi - lo)
+
+
+def _given_grads(roots, edge_grads):
+    """``edge_grads`` as a dict (computed from the first root for True) and the node gradients."""
+    if edge_grads is True:
+        loss = roots[0]
+        if loss.size != 1 or not loss.requires_grad:
+            raise ValueError(f"draw: edge_grads=True computes gradients of the first root, which must be a "
+                             f"scalar loss depending on parameters; {loss.label()!r} has shape {loss.shape}"
+                             f"{'' if loss.requires_grad else ' and needs no gradient'}. Pass a mapping "
+                             f"{{(input, consumer): grad}} instead")
+        return edge_gradients(loss)
+    if edge_grads is not None and not hasattr(edge_grads, "items"):
+        raise TypeError(f"draw: edge_grads must be True or a mapping {{(input_node, consumer_node): grad}}, "
+                        f"got {type(edge_grads).__name__}")
+    return dict(edge_grads or {}), {}
+
+
+# --- styles ---------------------------------------------------------------------------
+
+@dataclass
+class Style:
+    """How each vertex looks: its kind's default attributes, the caller's hook on top, then
+    the overlay (faded, highlighted) and a stable SVG id."""
+
+    builder: object
+    overlay: Overlay
+    values: bool
+    grads: object
+    records: str
+    names: dict
+    parts: bool
+    hook: object = None
+
+    def attrs(self, vertex):
+        faded, lit = self.overlay.faded(vertex), vertex in self.overlay.lit
+        a = self.defaults(vertex, faded)
+        if self.hook:
+            a.update(self.hook(vertex) or {})
         if faded:
-            a.update(style=a.get("style", "") + ",dashed", fontcolor=FADED, color=FADED)
-            a["style"] = a["style"].strip(",")
+            a.update(style=(a.get("style", "") + ",dashed").strip(","), fontcolor=FADED, color=FADED)
         if lit:
             a.update(color=HIGHLIGHT, penwidth="3")
         a["id"] = f"v_{vertex.id}"          # stable ids in the SVG, for pages that restyle it
         return a
 
-    by_scope = {}
-    for vertex in builder.vertices:
-        by_scope.setdefault(vertex.scope, []).append(vertex)
-    _emit_clusters(dot, by_scope, attrs_of, cluster_attrs)
+    def defaults(self, vertex, faded):
+        if vertex.kind == "junction":
+            return {"shape": "point", "width": "0.06", "color": "#555555", "label": ""}
+        if vertex.kind == "op":
+            if self.parts and _has_parts(vertex.nodes[0].op):
+                return _parts_attrs(vertex.nodes[0], self.records, self.names, self.values, self.grads,
+                                    self.overlay.node_grads)
+            return _op_attrs(vertex, self.records, self.names)
+        if vertex.kind == "group":
+            return _group_attrs(vertex, self.builder, self.names)
+        return _data_attrs(vertex.nodes[0], vertex.role, self.values, self.grads, self.overlay.node_grads, faded,
+                           self.names)
 
+
+def _emit_edges(dot, builder, overlay, edge_attrs):
     for k, edge in enumerate(builder.edges):
         a = dict(edge_attrs(edge) or {}) if edge_attrs else {}
         given = str(a.get("label", ""))
         used = edge_text(edge, edge.grad)
         if edge.grad is not None:
-            width = 1.0 if hi == lo else 0.6 + 4.4 * (math.log10(max(edge.grad, 10 ** lo)) - lo) / (hi - lo)
-            a.update(fontcolor=GRAD_FONT, penwidth=f"{width if edge.grad else 0.6:.2f}")
+            a.update(fontcolor=GRAD_FONT, penwidth=f"{overlay.width(edge.grad):.2f}")
             if not edge.grad:
                 a["style"] = "dashed"
         if used and not given.startswith("<"):
             a["label"] = f"{given} {used}".strip()
-        if hl_node is not None and (edge.src in hl_vertices or edge.dst in hl_vertices
-                                    or (edge.dst.kind == "junction" and edge.node is hl_node)):
+        if overlay.edge_lit(edge):
             a.update(color=HIGHLIGHT, penwidth=str(max(3.0, float(a.get("penwidth", 1)))))
-        elif visited is not None and edge.node.requires_grad and edge.node not in visited \
-                and not any(c in visited for c in edge.consumers):
+        elif overlay.edge_faded(edge):
             a.update(color=FADED, style="dashed")
         if "label" in a and not str(a["label"]).startswith("<"):
             a["label"] = _plain(a["label"])
         dot.edge(edge.src.id, edge.dst.id, id=f"e_{k}", **a)
 
-    if legend:
-        _legend(dot, builder)
-    dot.vertices, dot.edges = builder.vertices, builder.edges
-    dot._where = {n: builder.outlet[n] for n in builder.nodes}
-    return dot
+
+def _adjoint_links(dot, builder):
+    """With ``create_graph=True`` the gradients are Nodes: link each drawn adjoint (F̄) to the
+    forward value it is the gradient of, by a dotted purple line that does not steer the layout."""
+    for node in builder.nodes:
+        forward = getattr(node, "adjoint_of", None)
+        if forward is None or forward not in builder.outlet or node not in builder.outlet:
+            continue
+        src, dst = builder.outlet[node], builder.outlet[forward]
+        if src is not dst:
+            dot.edge(src.id, dst.id, style="dotted", color=ADJOINT, penwidth="1.6", arrowhead="none",
+                     constraint="false", tooltip=_tooltip(f"{node.label()} = ∂L/∂{forward.label()}"))
 
 
 def _emit_clusters(dot, by_scope, attrs_of, cluster_attrs):
@@ -603,9 +687,11 @@ def _emit_clusters(dot, by_scope, attrs_of, cluster_attrs):
         for child in sorted(children.get(scope, ()), key=_scope_sort_key):
             depth = len(child)
             with graph.subgraph(name=f"cluster_{next(counter)}") as sub:
+                backward = child[0].startswith("backward")        # built by backward(create_graph=True)
                 sub.attr(label=f"<<B>{escape_html(child[-1])}</B>>" if depth == 1 else f"<{escape_html(child[-1])}>",
                          style="rounded,filled" if depth == 1 else "rounded,dashed",
-                         fillcolor="#F7F7F7", color="#9A9A9A", fontcolor="#444444",
+                         fillcolor=BACKWARD_FILL if backward else "#F7F7F7",
+                         color=ADJOINT if backward else "#9A9A9A", fontcolor="#444444",
                          fontsize="13" if depth == 1 else "11", labeljust="l",
                          tooltip=_tooltip("/".join(child)))
                 if cluster_attrs:
@@ -649,7 +735,7 @@ def _data_attrs(node, role, values, grads, node_grads, faded, names):
     rows = [f'<TR><TD>{title} <FONT POINT-SIZE="9">{escape_html(_shape_text(node))}</FONT></TD></TR>']
     if values:
         rows.append(f'<TR><TD><FONT POINT-SIZE="9">{escape_html(summarize(node.value))}</FONT></TD></TR>')
-    g = node_grads.get(node, node.grad) if grads else None
+    g = _array(node_grads.get(node, node.grad)) if grads else None
     if g is not None:
         text = f"‖grad‖ {_num(grad_norm(g))}" if grads == "norm" else f"grad {summarize(g)}"
         rows.append(f'<TR><TD><FONT POINT-SIZE="9" COLOR="{GRAD_FONT}">{escape_html(text)}</FONT></TD></TR>')
@@ -678,6 +764,11 @@ def _op_attrs(vertex, records, names):
     return a
 
 
+def _array(g):
+    """A gradient as numbers: with create_graph=True ``.grad`` is a Node (its value is shown)."""
+    return g.value if isinstance(g, Node) else g
+
+
 def _has_parts(op):
     return callable(getattr(op, "parts", None)) and bool(getattr(op, "part_symbols", None))
 
@@ -687,7 +778,7 @@ def _parts_attrs(node, records, names, values, grads, node_grads):
     (symbol, name, value summary, gradient summary), then the op's equations."""
     op = node.op
     got = op.parts()
-    g = node_grads.get(node, node.grad) if grads else None
+    g = _array(node_grads.get(node, node.grad)) if grads else None
     part_grads = {}
     if g is not None and callable(getattr(op, "part_grads", None)):
         part_grads = op.part_grads(np.asarray(g), node.value, *(p.value for p in node.inputs)) or {}
