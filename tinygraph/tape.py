@@ -99,7 +99,8 @@ class Compiled:
 
     def _trace(self, key, args):
         if not modes.grad_enabled:
-            raise GraphError("compile: called inside tg.no_grad(); a compiled function computes gradients")
+            raise GraphError("compile: called inside tg.no_grad() (or tg.jvp); a compiled function computes "
+                             "gradients in reverse mode")
         made = []
         root = self.fn(*[_as_nodes(arg, made) for arg in args])
         if not isinstance(root, Node):
