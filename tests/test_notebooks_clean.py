@@ -140,3 +140,18 @@ def test_each_course_notebook_has_at_least_three_exercises(stem):
     cells = build.cells_of((NOTEBOOKS / "src" / f"{stem}.py").read_text(encoding="utf-8"))
     answers = sum(is_solution for _, body in cells for is_solution, _, _ in build.solution_blocks(body))
     assert answers >= 3, f"{stem} has {answers} exercise(s)"
+
+
+def test_a_student_copy_runs_until_its_first_blank_and_says_so():
+    """Run for real: the student copy of notebook 04 stops at its first exercise's check cell
+    with the check's words, not with a NameError or a traceback from deep inside."""
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    nb = nbformat.read(NOTEBOOKS / "student" / "04_derive_bptt.ipynb", as_version=4)
+    client = NotebookClient(nb, timeout=120, kernel_name="python3",
+                            resources={"metadata": {"path": str(NOTEBOOKS / "student")}})
+    with pytest.raises(CellExecutionError) as stopped:
+        client.execute()
+    assert stopped.value.ename == "AssertionError"
+    assert stopped.value.evalue.startswith("the factor along the pipe: not answered yet")
