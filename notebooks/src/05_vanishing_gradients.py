@@ -310,9 +310,9 @@ for label in ("BlogLSTM, b_f ≈ 0", "BlogLSTM, b_f = 1", "BlogLSTM, b_f = 3"):
 #
 # - The **1997 LSTM had no forget gate** (Hochreiter & Schmidhuber): its memory carried itself over
 #   with weight 1 (the "constant error carousel"), so the pipe passed the gradient back unchanged by
-#   construction. The forget gate came with Gers, Schmidhuber & Cummins (2000), who also started
-#   its bias positive so that the cell remembers until it learns to forget.
-# - **$b_f = 1$** is the common recommendation (Jozefowicz, Zaremba & Sutskever 2015); Keras's
+#   construction. The forget gate came with Gers, Schmidhuber & Cummins (2000).
+# - **$b_f = 1$**, so that the cell remembers until it learns to forget, is the common
+#   recommendation (Gers et al. 2000; Jozefowicz, Zaremba & Sutskever 2015); Keras's
 #   `unit_forget_bias=True`, its default, adds 1 to the forget-gate bias at initialisation. PyTorch's
 #   `nn.LSTM` draws every bias uniformly in $\pm 1/\sqrt h$ ($b_f \approx 0$), as our cells do.
 # - **Chrono initialisation** (Tallec & Ollivier 2018) draws $b_f$ from $\log \mathcal U(1, T_{\max} - 1)$
