@@ -230,3 +230,49 @@ def test_a_long_unroll_gets_one_frame_per_scope(tmp_path):
     assert all(len(s) <= 1 for s in scoped) and len(groups) < len(stepper) / 3
     with Image.open(save_gif(stepper, tmp_path / "rnn.gif", per="scope")) as gif:
         assert gif.n_frames == len(groups)
+
+
+# --- walking the backward graph (create_graph) ---------------------------------------
+
+def small_lstm_like():
+    W = tg.parameter(np.array([[0.5, -1.0], [2.0, 0.3]]), name="W")
+    x = tg.tensor(np.array([[1.0, 2.0]]), name="x")
+    with tg.scope("t=1"):
+        F = tg.sigmoid(x @ W, name="F")
+    return W, F, (F * F).sum().named("L")
+
+
+def test_a_create_graph_stepper_has_backwards_numbers_and_the_adjoint_nodes():
+    W, F, L = small_lstm_like()
+    plain, walked = Stepper(L), Stepper(L, create_graph=True)
+    assert [s.node for s in plain.steps] == [s.node for s in walked.steps]
+    for a, b in zip(plain.steps, walked.steps):
+        np.testing.assert_allclose(b.grad, a.grad, rtol=1e-15)
+        assert walked.adjoints[a.node].adjoint_of is a.node or walked.adjoints[a.node].op is not None
+    assert walked.adjoints[W].name == "W\u0304" and W.grad is None               # .grad untouched
+    built = walked.built_at
+    assert built and all(n.scope[0] == "backward" for n in built)
+    assert built[walked.adjoints[W]] == walked.index_of(F.inputs[0])         # W̄ is built when x W sends it
+    with pytest.raises(ValueError, match="takes no draw= function"):
+        Stepper(L, create_graph=True, draw=lambda *a, **k: None)
+
+
+def test_the_create_graph_page_draws_the_backward_graph_and_lights_each_adjoint_at_its_step():
+    W, F, L = small_lstm_like()
+    stepper = Stepper(L, create_graph=True)
+    text = stepper.page()
+    data = page_data(text)
+    drawing = stepper.overview()
+    k = stepper.index_of(F)
+    adjoint_vertex = f"v_{drawing.vertex_of(stepper.adjoints[F]).id}"
+    assert adjoint_vertex in data["steps"][k]["current"] and f"v_{drawing.vertex_of(F).id}" in data["steps"][k]["current"]
+    assert data["steps"][k]["focus"]["consumers"][-1]["label"] == "its adjoint F\u0304"
+    assert data["since"][adjoint_vertex] == k                                    # appears when it is built
+    assert "#7B3294" in drawing.source and text.count("<svg") == 1
+
+
+def test_step_command_walks_the_backward_graph(tmp_path):
+    out = tmp_path / "bw.html"
+    assert main(["step", "--variant", "rnn", "--backward-graph", "-o", str(out)]) == 0
+    assert "backward" in out.read_text(encoding="utf-8")
+    assert main(["step", "--variant", "rnn", "--view", "cell", "--backward-graph", "-o", str(tmp_path / "x.html")]) == 2

@@ -11,6 +11,7 @@ Examples:
   python -m lstm step --variant blog --steps 2 -o backprop.html
   python -m lstm step --variant paper --view cell --loss mse -o paper_cell.html
   python -m lstm step --variant blog --view unrolled --steps 6 --frames scope -o blog.gif
+  python -m lstm step --variant rnn --backward-graph -o rnn_backward.html
 """
 import argparse
 import sys
@@ -52,6 +53,9 @@ def add_arguments(parser):
     parser.add_argument("--frames", default="step", choices=["step", "scope"],
                         help="gif only: one frame per backward step, or one per scope (a time step, the loss) "
                              "for long unrolls (default: step)")
+    parser.add_argument("--backward-graph", action="store_true",
+                        help="ops view only: run backward with create_graph=True and walk the graph it builds, "
+                             "drawn beside the forward graph (each adjoint linked to its value)")
     parser.add_argument("-o", "--output", type=Path, metavar="FILE", required=True,
                         help="the file to write (.html or .gif)")
     files.add_force(parser)
@@ -66,10 +70,13 @@ def run(args):
         return _fail(f"-o {args.output} ends in .{suffix} but --format is {fmt}; make them agree")
     if args.view == "cell" and args.steps not in (None, 1):
         return _fail(f"the cell view draws one step; --steps {args.steps} is for the ops and unrolled views")
+    if args.backward_graph and args.view != "ops":
+        return _fail(f"--backward-graph draws every op (the ops view); not the {args.view} view")
     if args.frames == "scope" and fmt != "gif":
         return _fail("--frames scope is for a gif; a page shows every step")
     out = files.output(args.output, force=args.force)          # checked before any computing
-    stepper = make_stepper(args.variant, args.view, args.steps or DEFAULT_STEPS[args.view], args.loss)
+    stepper = make_stepper(args.variant, args.view, args.steps or DEFAULT_STEPS[args.view], args.loss,
+                           backward_graph=args.backward_graph)
     if fmt == "html":
         out.write_text(stepper.page(title=_title(args, stepper)))
     else:
@@ -82,12 +89,15 @@ def run(args):
     return 0
 
 
-def make_stepper(variant, view, steps, loss="ce"):
-    """A Stepper over the backward pass of ``variant``'s example, drawn in ``view``."""
+def make_stepper(variant, view, steps, loss="ce", backward_graph=False):
+    """A Stepper over the backward pass of ``variant``'s example, drawn in ``view`` (or, with
+    ``backward_graph``, over the graph backward builds with create_graph=True)."""
     from lstm import diagrams
     from tinygraph.present import Stepper
 
     ex = diagrams.example(variant, steps=steps, loss=loss)
+    if backward_graph:
+        return Stepper(ex.loss, create_graph=True)
     if view == "ops":
         def draw(root, highlight, visited, edge_grads):
             return diagrams.ops(ex, highlight=highlight, visited=visited, edge_grads=edge_grads, legend=False)

@@ -81,20 +81,15 @@ def inline_frame(page, height=900):
 def page_data(stepper, drawing, start):
     """What the page's script needs, as JSON-ready data: per step the highlighted groups and
     edges, the close-up and the numbers; per group and edge the step it is reached at."""
-    steps, index = stepper.steps, {step.node: i for i, step in enumerate(stepper.steps)}
-    never = len(steps)
+    never = len(stepper.steps)
     vertices = [v for v in drawing.vertices if v.kind != "junction"]
-    since = {}
-    for v in vertices:
-        need = [n for n in v.nodes if n.requires_grad]
-        if need:
-            since[f"v_{v.id}"] = min((index[n] for n in need if n in index), default=never)
+    def reached(nodes):
+        return min((i for i in map(stepper.reached_at, nodes) if i is not None), default=never)
+
+    since = {f"v_{v.id}": reached([n for n in v.nodes if n.requires_grad])
+             for v in vertices if any(n.requires_grad for n in v.nodes)}
     edge_ids = {id(e): f"e_{k}" for k, e in enumerate(drawing.edges)}
-    edge_since = {}
-    for edge in drawing.edges:
-        if edge.node.requires_grad:
-            reached = [index[n] for n in [edge.node, *edge.consumers] if n in index]
-            edge_since[edge_ids[id(edge)]] = min(reached, default=never)
+    edge_since = {edge_ids[id(e)]: reached([e.node, *e.consumers]) for e in drawing.edges if e.node.requires_grad}
     return {"start": start, "steps": [_step_data(stepper, drawing, i, vertices, edge_ids) for i in range(never)],
             "since": since, "edgeSince": edge_since, "labels": _edge_labels(stepper, drawing, edge_ids)}
 
@@ -119,7 +114,8 @@ def _edge_labels(stepper, drawing, edge_ids):
 def _step_data(stepper, drawing, i, vertices, edge_ids):
     step = stepper.steps[i]
     node = step.node
-    lit_vertices = [v for v in vertices if node in v.nodes]
+    adjoint = stepper.adjoints.get(node)              # create_graph: the adjoint node this step completes
+    lit_vertices = [v for v in vertices if node in v.nodes or (adjoint is not None and adjoint in v.nodes)]
     lit_edges = [edge_ids[id(e)] for e in drawing.edges
                  if e.src in lit_vertices or e.dst in lit_vertices or (e.dst.kind == "junction" and e.node is node)]
     details = stepper.details(i)
@@ -133,6 +129,8 @@ def _step_data(stepper, drawing, i, vertices, edge_ids):
         inputs.append({"v": f"v_{vertex.id}", "label": "no gradient" if g is None else _norm(g)})
     consumers = [{"v": [v for v in _chain(vertices, consumer) if v not in current], "label": _norm(g)}
                  for consumer, _, g in details.incoming]
+    if adjoint is not None:
+        consumers.append({"v": _chain(vertices, adjoint), "label": f"its adjoint {adjoint.label()}"})
     return {"name": f"{located_name(node)}  ({shape_text(node)})", "current": [f"v_{v.id}" for v in lit_vertices],
             "lit": lit_edges, "html": details.html(),
             "focus": {"inputs": inputs, "current": current,

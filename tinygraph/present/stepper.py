@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..backprop import backward_steps
+from ..backprop import BackwardStep, backward_steps
 from ..draw import draw
 from ..node import Node
 from .latex import bar, format_array, located_name, node_name, operand, plain_rule, shape_text, written_rule
@@ -166,7 +166,10 @@ class StepView:
 class Stepper:
     """Backward of ``root`` recorded step by step, to be drawn and read one node at a time.
 
-    ``grad`` seeds ∂L/∂root (needed when root is not a scalar). ``draw`` makes the drawing
+    ``grad`` seeds ∂L/∂root (needed when root is not a scalar). ``create_graph=True`` walks
+    the backward pass as a graph: the page draws the graph backward builds (its adjoints
+    F̄, W̄ ... linked to their forward values) beside the forward one, and each step shows
+    the node and the adjoint node it completes, the backward nodes appearing as they are built. ``draw`` makes the drawing
     of a step: it is called as ``draw(root, highlight=step, visited=nodes, edge_grads=grads,
     **draw_options)`` and returns a ``graphviz.Digraph``; the default is ``tinygraph.draw``
     (any function with that signature, e.g. one of ``lstm.diagrams``' views, works).
@@ -176,11 +179,18 @@ class Stepper:
     shows; ``page()`` and ``save_html(path)`` put every step in one HTML page.
     """
 
-    def __init__(self, root, grad=None, draw=None, **draw_options):
+    def __init__(self, root, grad=None, draw=None, create_graph=False, **draw_options):
         if not isinstance(root, Node):
             raise TypeError(f"Stepper: expects the Node to run backward from, got {type(root).__name__}")
+        if create_graph and draw is not None:
+            raise ValueError("Stepper: create_graph=True draws the forward and the backward graph with "
+                             "tinygraph.draw; it takes no draw= function")
         self.root = root
-        self.steps = tuple(backward_steps(root, grad, accumulate=False))
+        self.adjoints, self.built_at = {}, {}
+        if create_graph:
+            self.steps = self._walk_backward_graph(root, grad)
+        else:
+            self.steps = tuple(backward_steps(root, grad, accumulate=False))
         self.draw_function = draw
         self.draw_options = draw_options
         self._index = {step.node: i for i, step in enumerate(self.steps)}
@@ -191,6 +201,32 @@ class Stepper:
                     self._incoming.setdefault(parent, []).append((step.node, position, g))
         self._svgs = {}
         self._final = None
+
+    def _walk_backward_graph(self, root, grad):
+        """Backward with create_graph: record each node's adjoint (a Node) and the step at which
+        every node of the backward graph is built; the steps keep the numbers."""
+        steps = []
+        for step in backward_steps(root, grad, accumulate=False, create_graph=True):
+            self.adjoints[step.node] = step.grad
+            for made in (step.grad, *step.input_grads):
+                self._mark_built(made, len(steps))
+            numbers = tuple(None if g is None else g.value for g in step.input_grads)
+            steps.append(BackwardStep(step.index, step.node, step.grad.value, numbers))
+        return tuple(steps)
+
+    def _mark_built(self, node, i):
+        todo = [node]
+        while todo:
+            n = todo.pop()
+            if n is None or n in self.built_at or n.scope[:1] != ("backward",):
+                continue
+            self.built_at[n] = i
+            todo.extend(n.inputs)
+
+    def reached_at(self, node):
+        """The step at which backward reaches ``node`` (gives it its gradient, or, in the
+        backward graph, builds it); None if it never does."""
+        return self._index.get(node, self.built_at.get(node))
 
     # --- a sequence of steps
     def __len__(self):
@@ -310,6 +346,9 @@ class Stepper:
         """The drawing the page restyles at every step: the whole graph, the gradient norms of
         the whole backward pass on its edges, nothing highlighted (the page highlights)."""
         final = self.edge_grads(len(self.steps) - 1)
+        if self.adjoints:                 # create_graph: the backward graph beside the forward one
+            leaves = [self.adjoints[s.node] for s in self.steps if s.node.op is None]
+            return draw([self.root, *leaves], edge_grads=final, **{"grads": False, **self.draw_options})
         if self.draw_function is not None:
             return self.draw_function(self.root, highlight=None, visited=None, edge_grads=final, **self.draw_options)
         return draw(self.root, edge_grads=final, **{"grads": False, **self.draw_options})
