@@ -10,7 +10,7 @@ and its gradients with respect to the 12 parameters:
   matmul per step, input projection and weight gradients as single matmuls over all steps,
   preallocated buffers). All ratios are to this.
 - ``tinygraph``: ``lstm.cells.BlogLSTM``, the teaching graph (~30 primitive ops per step).
-- ``tinygraph fused``: ``lstm.fast.FusedBlogLSTM``, one fused ``lstm_step`` op per step.
+- ``tinygraph fused``: ``lstm.fused_cell.FusedBlogLSTM``, one fused ``lstm_step`` op per step.
 - ``tinygraph fused sequence``: ``FusedBlogLSTM.sequence``, one ``lstm_sequence`` op for
   all T steps.
 - ``tinygraph tape`` and ``tinygraph fused tape``: the first two through ``tg.compile``
@@ -129,7 +129,7 @@ import numpy as np  # noqa: E402
 
 import tinygraph as tg  # noqa: E402
 from lstm.cells import BlogLSTM  # noqa: E402
-from lstm.fast import FusedBlogLSTM  # noqa: E402
+from lstm.fused_cell import FusedBlogLSTM  # noqa: E402
 
 
 def _load(name):

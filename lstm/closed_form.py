@@ -90,6 +90,33 @@ def forward(params, X, H0=None, C0=None):
     return Forward(p, steps)
 
 
+def step_adjoints(dH_t, dC_next, gates, C_prev, tanh_C, out=None):
+    """One step of the backward equations above, the one implementation of them: the fused
+    ops (lstm.fused_ops) call it too.
+
+    ``dH_t`` = H̄_t and ``dC_next`` = C̄_next (r × h); ``gates`` = [I F O C_i] side by side
+    (r × 4h); ``C_prev`` = C_{t-1}; ``tanh_C`` = tanh(C_t). Returns Ā = [Ā_i Ā_f Ā_o Ā_c]
+    (r × 4h, written into ``out`` when given) and C̄_t. What is sent back follows from them:
+    C̄_{t-1} = C̄_t ⊙ F, H̄_{t-1} = Ā W_hᵀ, X̄ = Ā W_xᵀ.
+    """
+    h = dH_t.shape[-1]
+    I, O, C_i = gates[:, :h], gates[:, 2 * h:3 * h], gates[:, 3 * h:]
+    dC_t = dH_t * O
+    dC_t *= 1 - tanh_C * tanh_C
+    dC_t += dC_next                                  # C̄_t = H̄_t ⊙ O ⊙ (1 − tanh²(C_t)) + C̄_next
+    dA = np.empty_like(gates) if out is None else out
+    np.multiply(dC_t, C_i, out=dA[:, :h])            # Ī = C̄_t ⊙ C_i
+    np.multiply(dC_t, C_prev, out=dA[:, h:2 * h])    # F̄ = C̄_t ⊙ C_{t-1}
+    np.multiply(dH_t, tanh_C, out=dA[:, 2 * h:3 * h])  # Ō = H̄_t ⊙ tanh(C_t)
+    np.multiply(dC_t, I, out=dA[:, 3 * h:])          # C̄_i = C̄_t ⊙ I
+    D = 1 - gates                                    # σ' = σ(1 − σ) for I, F, O; tanh' = 1 − C_i²
+    D *= gates
+    np.multiply(C_i, C_i, out=D[:, 3 * h:])
+    np.subtract(1, D[:, 3 * h:], out=D[:, 3 * h:])
+    dA *= D                                          # Ā_g = ḡ ⊙ g'
+    return dA, dC_t
+
+
 def backward(fwd, dH):
     """Gradients of L from the direct ∂L/∂H_t (``dH``, shape (T, r, h)): a dict with the 12
     parameters, "X" (T, r, d), "H0" and "C0" (r, h)."""
@@ -104,14 +131,11 @@ def backward(fwd, dH):
     dC_from_next = np.zeros_like(dH[0])
     for t in range(len(steps) - 1, -1, -1):
         s = steps[t]
-        dH_t = dH[t] + dH_from_next
-        dA = {"o": dH_t * s["tanh_C"] * s["O"] * (1 - s["O"])}
-        dC_t = dH_t * s["O"] * (1 - s["tanh_C"] ** 2) + dC_from_next
-        dA["f"] = dC_t * s["C_prev"] * s["F"] * (1 - s["F"])
-        dA["i"] = dC_t * s["C_i"] * s["I"] * (1 - s["I"])
-        dA["c"] = dC_t * s["I"] * (1 - s["C_i"] ** 2)
+        gates = np.concatenate([s["I"], s["F"], s["O"], s["C_i"]], axis=1)
+        dA_all, dC_t = step_adjoints(dH[t] + dH_from_next, dC_from_next, gates, s["C_prev"], s["tanh_C"])
+        dA = dict(zip(GATES, np.split(dA_all, 4, axis=1)))
         dC_from_next = dC_t * s["F"]
-        dH_from_next = np.zeros_like(dH_t)
+        dH_from_next = np.zeros_like(dH[t])
         for g in GATES:
             grads[f"W_{g}x"] += s["X"].T @ dA[g]
             grads[f"W_{g}h"] += s["H_prev"].T @ dA[g]

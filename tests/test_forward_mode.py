@@ -77,7 +77,7 @@ def test_jvp_through_an_lstm_matches_the_directional_derivative():
 def test_jvp_refuses_a_tangent_of_the_wrong_shape_and_an_op_without_a_rule():
     with pytest.raises(tg.ShapeError, match=r"jvp: tangent 0 has shape \(3,\) but input"):
         tg.jvp(tg.tanh, [np.ones(2)], [np.ones(3)])
-    from lstm.fused import lstm_step
+    from lstm.fused_ops import lstm_step
     arrays = [np.ones(s) for s in [(1, 2), (2, 1, 3), (5, 12), (12,)]]
     with pytest.raises(tg.GraphError, match="lstm_step.*has no jvp rule"):
         tg.jvp(lstm_step, arrays, [np.ones_like(a) for a in arrays])

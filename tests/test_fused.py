@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 
 import tinygraph as tg
 from lstm.cells import BlogLSTM
-from lstm.fast import FusedBlogLSTM
-from lstm.fused import LSTMSequence, lstm_sequence, lstm_step
+from lstm.fused_cell import FusedBlogLSTM
+from lstm.fused_ops import LSTMSequence, lstm_sequence, lstm_step
 from tinygraph.draw import grad_norm, summarize
 
 

@@ -170,7 +170,7 @@ def test_adjoints_are_named_nodes_linked_to_their_forward_node_in_backward_scope
 
 
 def test_backward_with_create_graph_refuses_an_op_without_backward_graph():
-    from lstm.fused import lstm_step
+    from lstm.fused_ops import lstm_step
     nodes = [tg.parameter(np.ones(s)) for s in [(1, 2), (2, 1, 3), (5, 12), (12,)]]
     with pytest.raises(tg.GraphError, match="lstm_step.*has no backward_graph"):
         tg.grad(lstm_step(*nodes).sum(), nodes, create_graph=True)

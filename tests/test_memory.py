@@ -9,7 +9,7 @@ import pytest
 
 import tinygraph as tg
 from lstm.cells import BlogLSTM
-from lstm.fast import FusedBlogLSTM
+from lstm.fused_cell import FusedBlogLSTM
 
 CELLS = [BlogLSTM, FusedBlogLSTM]
 

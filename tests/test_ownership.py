@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import tinygraph as tg
-from lstm.fast import FusedBlogLSTM
+from lstm.fused_cell import FusedBlogLSTM
 
 
 def test_a_parameter_made_from_a_view_does_not_see_later_writes_to_the_base():

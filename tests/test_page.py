@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import lstm.cells
-import lstm.fused
+import lstm.fused_ops
 import tinygraph as tg
 from lstm.__main__ import main
 from lstm.cells import BlogLSTM

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 
 import tinygraph as tg
 from lstm.cells import BlogLSTM, PaperLSTM, PeepholeLSTM, VanillaRNN
-from lstm.fast import FusedBlogLSTM
+from lstm.fused_cell import FusedBlogLSTM
 from tinygraph.ops import REGISTRY
 from op_cases import all_cases, call_numpy, call_tinygraph, case_id, input_values, leaves
 from test_properties import loss_of, recipes, run, sinks

@@ -2,7 +2,7 @@
 about ten times fewer graph nodes.
 
 ``BlogLSTM`` builds a step from ~30 primitive ops so every gate can be drawn and stepped
-through. ``FusedBlogLSTM`` computes the same numbers with one ``lstm.fused.lstm_step``
+through. ``FusedBlogLSTM`` computes the same numbers with one ``lstm.fused_ops.lstm_step``
 op per step, for training and timing:
 
 - the 12 parameters are the same named Nodes (``parameters()`` is unchanged); each unroll
@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 
 import tinygraph as tg
-from lstm.fused import lstm_sequence, lstm_step
+from lstm.fused_ops import lstm_sequence, lstm_step
 
 from .cells import BlogLSTM, Run
 
@@ -116,7 +116,7 @@ class FusedBlogLSTM(BlogLSTM):
             X = inputs if isinstance(inputs, tg.Node) else tg.tensor(X, name=self.INPUT, dtype=self.dtype)
             S0 = tg.stack([init["H0"], init["C0"]], name="(H0, C0)")
             H = lstm_sequence(X, S0, W, b, name="H_1..T")
-            final = {"H0": tg.getitem(H, -1, name="H_T"), "C0": tg.tensor(H.op.C[-1], name="C_T")}
+            final = {"H0": tg.getitem(H, -1, name="H_T"), "C0": tg.tensor(H.op.parts()["C_t"][-1], name="C_T")}
         return SequenceRun(H=H, X=X, initial_state=init, final_state=final)
 
     def step(self, x_t, state=None, t=1):

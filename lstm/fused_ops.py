@@ -36,6 +36,7 @@ to draw the op as its parts (σ I, σ F, σ O, tanh C_i and the memory update), 
 """
 import numpy as np
 
+from lstm.closed_form import step_adjoints
 from tinygraph import DtypeError, Node, Op, ShapeError, apply, describe_nodes
 
 
@@ -106,39 +107,16 @@ class LSTMStep(Op):
     def backward(self, g, out, X, S, W, b):
         need_X, need_S, need_W, need_b = self.needs
         A = self.gates
-        d = X.shape[1]
-        h = S.shape[2]
-        h3 = 3 * h
-        I, F, O, C_i = A[:, :h], A[:, h:2 * h], A[:, 2 * h:h3], A[:, h3:]
-        dH, dC_next = g[0], g[1]
-        # D = each gate's activation derivative: σ(1−σ) for I, F, O and 1 − C_i² for C_i
-        D = 1 - A
-        D *= A
-        D_c = D[:, h3:]
-        np.multiply(C_i, C_i, out=D_c)
-        np.subtract(1, D_c, out=D_c)
-        # what reaches each gate's output: Ī = C̄ C_i, F̄ = C̄ C, Ō = H̄ tanh(C_t), C̄_i = C̄ I
-        dA = np.empty_like(A)
-        th = np.tanh(out[1])                     # tanh(C_t), recomputed: less memory kept per step
-        np.multiply(dH, th, out=dA[:, 2 * h:h3])
-        np.multiply(th, th, out=th)
-        np.subtract(1, th, out=th)
-        dC = dH * O
-        dC *= th
-        dC += dC_next                            # C̄_t = H̄ O (1 − tanh²(C_t)) + C̄ from step t+1
-        np.multiply(dC, C_i, out=dA[:, :h])
-        np.multiply(dC, S[1], out=dA[:, h:2 * h])
-        np.multiply(dC, I, out=dA[:, h3:])
-        dA *= D                                  # Ā: the gradient of the pre-activations
+        d, h = X.shape[1], S.shape[2]
+        # tanh(C_t) recomputed rather than kept: less memory per step
+        dA, dC = step_adjoints(g[0], g[1], A, S[1], np.tanh(out[1]))
         dX = dA @ W[:d].T if need_X else None
         dS = None
         if need_S:
             dS = np.empty_like(S)
             np.matmul(dA, W[d:].T, out=dS[0])    # H̄ = Ā W_hᵀ
-            np.multiply(dC, F, out=dS[1])        # C̄ = C̄_t F
-        dW = None
-        if need_W:
-            dW = np.concatenate((X, S[0]), axis=1).T @ dA     # W̄ = [X H]ᵀ Ā
+            np.multiply(dC, A[:, h:2 * h], out=dS[1])     # C̄ = C̄_t F
+        dW = np.concatenate((X, S[0]), axis=1).T @ dA if need_W else None     # W̄ = [X H]ᵀ Ā
         db = dA.sum(axis=0) if need_b else None
         return dX, dS, dW, db
 
@@ -178,7 +156,7 @@ class LSTMSequence(Op):
     (T, r, h). The input projection X W_x + b is one matmul for all steps; backward
     accumulates the weight gradients in blocks of steps (a few big matmuls, not one per step).
     The op keeps the gates and the memory of every step (``parts()``) for backward.
-    The final memory C_T is ``op.C[-1]`` (a value: no gradient flows back from it).
+    The final memory C_T is ``op.parts()["C_t"][-1]`` (a value: no gradient flows back from it).
     """
 
     __slots__ = ("gates", "C", "tanh_C")
@@ -232,7 +210,6 @@ class LSTMSequence(Op):
         need_X, need_S, need_W, need_b = self.needs
         T, r, d = X.shape
         h = S0.shape[2]
-        h3 = 3 * h
         gates, C, tanh_C, H = self.gates, self.C, self.tanh_C, out
         W_hT = W[d:].T
         dX = np.empty_like(X) if need_X else None
@@ -240,33 +217,15 @@ class LSTMSequence(Op):
         db = np.zeros_like(b)
         block = min(self.BLOCK, T)
         dA_block = np.empty((block, r, 4 * h), X.dtype)
-        D = np.empty((r, 4 * h), X.dtype)
-        tmp = np.empty((r, h), X.dtype)
         dH = np.zeros((r, h), X.dtype)           # what step t+1 sends back to H_t
         dC = np.zeros((r, h), X.dtype)           # ... and to C_t
         for end in range(T, 0, -block):          # blocks of steps [start, end), last block first
             start = max(end - block, 0)
             for t in range(end - 1, start - 1, -1):
-                A = gates[t]
-                I, F, O, C_i = A[:, :h], A[:, h:2 * h], A[:, 2 * h:h3], A[:, h3:]
-                dA = dA_block[t - start]
                 dH += g[t]
-                th = tanh_C[t]
-                np.subtract(1, A, out=D)         # D = σ(1−σ) for I, F, O and 1 − C_i² for C_i
-                D *= A
-                np.multiply(C_i, C_i, out=D[:, h3:])
-                np.subtract(1, D[:, h3:], out=D[:, h3:])
-                np.multiply(dH, th, out=dA[:, 2 * h:h3])
-                np.multiply(th, th, out=tmp)
-                np.subtract(1, tmp, out=tmp)
-                tmp *= O
-                tmp *= dH
-                dC += tmp                        # C̄_t
-                np.multiply(dC, C_i, out=dA[:, :h])
-                np.multiply(dC, C[t - 1] if t else S0[1], out=dA[:, h:2 * h])
-                np.multiply(dC, I, out=dA[:, h3:])
-                dA *= D
-                dC *= F                          # C̄_{t-1}
+                dA, dC_t = step_adjoints(dH, dC, gates[t], C[t - 1] if t else S0[1], tanh_C[t],
+                                         out=dA_block[t - start])
+                dC = dC_t * gates[t][:, h:2 * h]          # C̄_{t-1} = C̄_t F
                 np.matmul(dA, W_hT, out=dH)      # H̄_{t-1} from the recurrence
             n = end - start
             self._flush(dA_block[:n].reshape(n * r, 4 * h), X, H, S0, start, end, dW, db, dX, W, d)
