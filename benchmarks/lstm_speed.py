@@ -142,6 +142,7 @@ def _load(name):
 
 reference = _load("reference_numpy")
 machine_info = _load("machine")
+rounds = _load("rounds")
 small_vectors = _load("small_vectors")
 PARAMETER_KEYS = reference.PARAMETER_KEYS
 
@@ -355,18 +356,12 @@ def time_case(case, classes, repeats):
         if not diff <= tolerance:
             raise SystemExit(f"bench: {impl.name} disagrees with the numpy reference at {case.label} "
                              f"{case.dtype.name}: largest relative difference {diff:.2e} > {tolerance:.0e}")
-    times = [[] for _ in impls]
-    gc.collect()
-    for _ in range(repeats):
-        for impl, record in zip(impls, times):
-            start = time.perf_counter()
-            impl.run()
-            record.append(time.perf_counter() - start)
+    times = rounds.interleaved([impl.run for impl in impls], repeats)
     rows = []
     ref = times[0]
     for impl, record, diff in zip(impls, times, agrees):
         best, median = min(record), float(np.median(record))
-        paired = float(np.median([t / t_ref for t, t_ref in zip(record, ref)]))
+        paired = rounds.median_ratio(record, ref)
         rows.append(dict(size=case.label, dtype=case.dtype.name, name=impl.name, min_ms=best * 1e3,
                          median_ms=median * 1e3, ratio_min=best / min(ref), ratio_paired=paired,
                          gflops=case.flops / best / 1e9, agrees=diff))

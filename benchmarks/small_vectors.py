@@ -23,7 +23,6 @@ time divided by PyTorch's time in the same round.
     .venv/bin/python benchmarks/small_vectors.py --steps 200 --rounds 3
 """
 import argparse
-import gc
 import os
 import sys
 import time
@@ -33,10 +32,12 @@ for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import numpy as np  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))      # loaded by path from lstm_speed.py too
+from rounds import interleaved, median_ratio  # noqa: E402  (benchmarks/rounds.py)
+
 import tinygraph as tg  # noqa: E402
 from lstm.cells import BlogLSTM, Stacked  # noqa: E402
 
-GATES = ("i", "f", "c", "o")
 SIZE = 7            # characters in the alphabet = input size = hidden size
 
 
@@ -156,17 +157,11 @@ def measure(steps=1000, rounds=5, use_torch=True):
     impls[1].run()                                     # the trace: not timed
     trace_s = time.perf_counter() - started
     check_equal([impl.result() for impl in impls], [impl.name for impl in impls])
-    times = [[] for _ in impls]
-    gc.collect()
-    for _ in range(rounds):
-        for impl, record in zip(impls, times):
-            start = time.perf_counter()
-            impl.run()
-            record.append(time.perf_counter() - start)
+    times = interleaved([impl.run for impl in impls], rounds)
     ref = times[-1] if classes[-1] is TorchEager else None
     rows = []
     for impl, record in zip(impls, times):
-        ratio = float(np.median([t / r for t, r in zip(record, ref)])) if ref else None
+        ratio = median_ratio(record, ref) if ref else None
         rows.append(dict(name=impl.name, median_ms=float(np.median(record)) * 1e3, ratio=ratio))
     return rows, work.ops(), trace_s
 
