@@ -58,3 +58,26 @@ def test_from_torch_without_torch_says_in_one_line_how_to_install_it(tmp_path, c
     monkeypatch.setitem(sys.modules, "torch", None)
     code, _, err = run(capsys, "gradients", "--from-torch", tmp_path / "model.pt", "--inputs", "x", "--targets", "y")
     assert code == 2 and err.strip() == "error: this needs PyTorch, which is not installed: pip install torch==2.13.0 (the CPU build is enough)"
+
+
+def test_train_cli_trains_a_stacked_gru_and_starts_from_a_torch_model(tmp_path, capsys):
+    code, out, err = run(capsys, "train", "--model", "gru", "--layers", "2", "--hidden", "4", "--steps", "3",
+                         "--seq-len", "4", "--no-progress", "--out", tmp_path / "a")
+    assert code == 0, err
+    assert out.startswith("adding/grux2 T=4 h=4")
+    saved = np.load(tmp_path / "a" / "parameters.npz")
+    assert "layer2.W_nh" in saved and "W_y" in saved
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    net = torch.nn.LSTM(2, 5, num_layers=2)                # the adding task's inputs have 2 channels
+    torch.save(net.state_dict(), tmp_path / "model.pt")
+    code, out, err = run(capsys, "train", "--from-torch", tmp_path / "model.pt", "--steps", "0", "--seq-len", "4",
+                         "--no-progress", "--out", tmp_path / "b")
+    assert code == 0, err
+    assert out.startswith("adding/blogx2 T=4 h=5")
+    saved = np.load(tmp_path / "b" / "parameters.npz")
+    np.testing.assert_array_equal(saved["layer2.W_fh"], net.weight_hh_l1.detach().numpy()[5:10].T.astype(np.float64))
+    code, _, err = run(capsys, "train", "--from-torch", tmp_path / "model.pt", "--model", "gru", "--steps", "0")
+    assert code == 2 and "--model gru does not match" in err and len(err.splitlines()) == 1
+    code, _, err = run(capsys, "train", "--task", "chars", "--from-torch", tmp_path / "model.pt", "--steps", "0")
+    assert code == 2 and "takes inputs of size 2, the chars task gives" in err
