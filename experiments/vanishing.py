@@ -1,8 +1,8 @@
-"""The vanishing-gradient experiment: VanillaRNN vs BlogLSTM on the adding problem.
+"""The vanishing-gradient experiment: VanillaRNN vs BlogLSTM vs GRU on the adding problem.
 
 For each model, on a fixed batch of the adding problem (loss only at the last step T):
 
-- ‖∂L/∂h_t‖ (RNN) and ‖∂L/∂H_t‖, ‖∂L/∂C_t‖ (LSTM) against the distance T − t from the
+- ‖∂L/∂h_t‖ (RNN), ‖∂L/∂H_t‖, ‖∂L/∂C_t‖ (LSTM) and ‖∂L/∂H_t‖ (GRU) against the distance T − t from the
   loss, at initialisation and after training. The gradients are the graph's own: one
   ``tg.grad(L, [H_1, ..., H_T, C_1, ..., C_T])`` over the step nodes of the unrolled run.
 - Training: Adam, clipping the global gradient norm (seed 001's remedy for exploding
@@ -36,7 +36,8 @@ from lstm.tasks import AddingTask  # noqa: E402
 from lstm.train import Model, train  # noqa: E402
 
 #: The state nodes whose gradients are measured, per cell variant (node names of a step).
-STATES = {"rnn": ["h_t"], "blog": ["H_t", "C_t"]}
+STATES = {"rnn": ["h_t"], "blog": ["H_t", "C_t"], "gru": ["H_t"]}
+NAMES = {"rnn": "VanillaRNN", "blog": "BlogLSTM", "gru": "GRU"}
 
 
 def gradient_profile(model, task, batch):
@@ -66,7 +67,7 @@ def run_model(variant, seed, args, lr, seq_len=None):
         b_f.assign(np.full(b_f.shape, args.forget_bias))
     probe = (task.eval_batch[0][:, :args.probe], task.eval_batch[1][:args.probe])
     before = gradient_profile(model, task, probe)
-    steps = args.lstm_steps if variant == "blog" else args.rnn_steps
+    steps = {"blog": args.lstm_steps, "gru": args.gru_steps}.get(variant, args.rnn_steps)
     curve = [(0, model.evaluate(task))]
     started = time.perf_counter()
     evaluating = [0.0]
@@ -111,7 +112,7 @@ def plot_gradients(panels, path, seq_len):
             for rec, when, dash, text in curves:
                 norms = np.asarray(rec[f"grad_{when}"][name])
                 ax.semilogy(np.arange(len(norms)), norms, dash, color=colors[name], label=f"‖∂L/∂{name}‖ {text}")
-        title = "VanillaRNN" if main_rec["variant"] == "rnn" else "BlogLSTM" + (
+        title = NAMES[main_rec["variant"]] + (
             "" if main_rec.get("forget_bias") is None else f", b_f = {main_rec['forget_bias']:g}")
         ax.set_title(f"{title} on the adding problem, T = {seq_len} (seed {main_rec['seed']})")
         ax.set_xlabel("distance from the loss, T − t (steps)")
@@ -125,13 +126,13 @@ def plot_gradients(panels, path, seq_len):
 
 def plot_losses(records, path, baseline, seq_len):
     fig, ax = plt.subplots(figsize=(10, 4.2), dpi=110)
-    colors = {"blog": "tab:blue", "rnn": "tab:red"}
+    colors = {"blog": "tab:blue", "rnn": "tab:red", "gru": "tab:purple"}
     dashes = {}
     for rec in records:
         steps, losses = zip(*rec["curve"])
         key = (rec["variant"], rec["lr"], rec["seq_len"])
         style = dashes.setdefault(key, ["-", "--", ":"][len([k for k in dashes if k[0] == rec["variant"]])])
-        name = "BlogLSTM" if rec["variant"] == "blog" else "VanillaRNN"
+        name = NAMES[rec["variant"]]
         first = rec is next(r for r in records if (r["variant"], r["lr"], r["seq_len"]) == key)
         control = rec["seq_len"] != seq_len
         ax.semilogy(steps, losses, style, color="tab:orange" if control else colors[rec["variant"]], alpha=0.8,
@@ -151,7 +152,7 @@ def plot_losses(records, path, baseline, seq_len):
 def summary(records, baseline):
     lines = []
     for rec in records:
-        name = "BlogLSTM" if rec["variant"] == "blog" else "VanillaRNN"
+        name = NAMES[rec["variant"]]
         g = rec["grad_before"][STATES[rec["variant"]][0]], rec["grad_after"][STATES[rec["variant"]][0]]
         far = len(g[0]) - 1
         lines.append(
@@ -167,7 +168,7 @@ def draw(records, settings, out):
     """Both plots from the run records: gradients of the first seed's models at T, and losses."""
     seed, seq_len = settings["seeds"][0], settings["seq_len"]
     panels = [[r for r in records if r["variant"] == v and r["seed"] == seed and r["seq_len"] == seq_len]
-              for v in ("rnn", "blog")]
+              for v in ("rnn", "blog", "gru")]
     plot_gradients([panel for panel in panels if panel], out / "vanishing_gradients.png", seq_len)
     plot_losses(records, out / "vanishing_loss.png", AddingTask.baseline, seq_len)
 
@@ -180,13 +181,14 @@ def main(argv=None):
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--lstm-steps", type=int, default=1500)
     parser.add_argument("--rnn-steps", type=int, default=6000)
+    parser.add_argument("--gru-steps", type=int, default=1500)
     parser.add_argument("--lr", type=float, nargs="+", default=[1e-2, 1e-3],
                         help="Adam learning rates; the first for both models on every seed, the others for the "
                              "RNN on every seed and for the LSTM on the first seed")
     parser.add_argument("--rnn-control-seq-len", type=int, nargs="*", default=[10],
                         help="short sequence lengths the RNN is also trained on (first seed): can it learn the task at all?")
-    parser.add_argument("--models", nargs="+", choices=("rnn", "blog"), default=["rnn", "blog"],
-                        help="which models to train (default both)")
+    parser.add_argument("--models", nargs="+", choices=("rnn", "blog", "gru"), default=["rnn", "blog", "gru"],
+                        help="which models to train (default all three)")
     parser.add_argument("--forget-bias", type=float, default=None,
                         help="set the LSTM's forget-gate bias b_f to this value at initialisation "
                              "(default: drawn like the other parameters, about 0)")
@@ -206,7 +208,7 @@ def main(argv=None):
 
     started = time.perf_counter()
     records = []
-    plan = [(variant, seed, args.lr[0]) for seed in args.seeds for variant in ("rnn", "blog")]
+    plan = [(variant, seed, args.lr[0]) for seed in args.seeds for variant in ("rnn", "blog", "gru")]
     plan += [("rnn", seed, lr) for lr in args.lr[1:] for seed in args.seeds]
     plan += [("blog", args.seeds[0], lr) for lr in args.lr[1:]]
     plan = [entry for entry in plan if entry[0] in args.models]

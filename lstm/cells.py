@@ -475,10 +475,10 @@ class GRU(Cell):
             s = node(tg.add(xw, hw, name=f"{xw.name} + {hw.name}"))
             return node(tg.add(s, p[f"b_{g}"], name=f"{s.name} + {p[f'b_{g}'].name}"))
 
+        with tg.scope("update gate"):                  # built in the order of the pipe: Z, R, N
+            Z = node(tg.sigmoid(gate("z"), name="Z"))
         with tg.scope("reset gate"):
             R = node(tg.sigmoid(gate("r"), name="R"))
-        with tg.scope("update gate"):
-            Z = node(tg.sigmoid(gate("z"), name="Z"))
         with tg.scope("candidate"):
             xw = node(tg.matmul(X, p["W_nx"], name=f"X {p['W_nx'].name}"))
             xb = node(tg.add(xw, p["b_nx"], name=f"{xw.name} + {p['b_nx'].name}"))
