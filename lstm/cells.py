@@ -449,7 +449,9 @@ class GRU(Cell):
     candidate has two biases (b_nx, b_nh) while R and Z need one each. The 2014 paper applies
     it *before*: N = tanh(X W_nx + (R×H) W_nh + b_n). Both are common; this one matches
     PyTorch's numbers. There is no separate memory: H is both the memory and the output, and
-    Z is the valve that keeps it (Z×H), 1 − Z the valve that lets the candidate in.
+    Z is the valve that keeps it (Z×H), 1 − Z the valve that lets the candidate in; R is the
+    reset valve on the hidden part of the candidate (scopes "update gate", "reset gate",
+    "hidden to candidate" for H W_nh + b_nh, "candidate"; the three valves at the step's level).
     X is (r × d), H is (r × h) (zeros at t=0 unless given as "H0"). Uniform ±1/√h.
     """
 
@@ -479,12 +481,13 @@ class GRU(Cell):
             Z = node(tg.sigmoid(gate("z"), name="Z"))
         with tg.scope("reset gate"):
             R = node(tg.sigmoid(gate("r"), name="R"))
+        with tg.scope("hidden to candidate"):
+            hw = node(tg.matmul(H, p["W_nh"], name=f"H {p['W_nh'].name}"))
+            hb = node(tg.add(hw, p["b_nh"], name=f"{hw.name} + {p['b_nh'].name}"))
+        reset = node(tg.mul(R, hb, name=f"R×({hb.name})"))      # the reset valve
         with tg.scope("candidate"):
             xw = node(tg.matmul(X, p["W_nx"], name=f"X {p['W_nx'].name}"))
             xb = node(tg.add(xw, p["b_nx"], name=f"{xw.name} + {p['b_nx'].name}"))
-            hw = node(tg.matmul(H, p["W_nh"], name=f"H {p['W_nh'].name}"))
-            hb = node(tg.add(hw, p["b_nh"], name=f"{hw.name} + {p['b_nh'].name}"))
-            reset = node(tg.mul(R, hb, name=f"R×({hb.name})"))
             N = node(tg.tanh(node(tg.add(xb, reset, name=f"{xb.name} + {reset.name}")), name="N"))
         kept = node(tg.mul(Z, H, name="Z×H"))                   # the update valve on the pipe
         one_minus = node(tg.sub(1.0, Z, name="1−Z"))
@@ -684,7 +687,7 @@ class Stacked(Cell):
         state = {}
         for l, cell in enumerate(self._layers, start=1):
             mine = {k: given[layer_key(l, k)] for k in cell.STATE if layer_key(l, k) in given}
-            with tg.scope(f"layer={l}"):
+            with tg.scope(tg.layer_scope(l)):
                 state.update({layer_key(l, k): v for k, v in cell.initial(batch, mine).items()})
         return state
 
@@ -699,7 +702,7 @@ class Stacked(Cell):
         nodes, x = {}, x_t
         for l, cell in enumerate(self._layers, start=1):
             mine = {k: previous[layer_key(l, k)] for k in cell.STATE}
-            with tg.scope(f"layer={l}"):
+            with tg.scope(tg.layer_scope(l)):
                 inner = cell.step(x, mine, t)
             nodes.update({layer_key(l, k): v for k, v in inner.items()})
             x = inner[cell.OUTPUT]

@@ -90,7 +90,9 @@ NOTATION = {
                       valve_names={"g_φ s": "forget valve", "g_ι z_c": "new-memory valve",
                                    "g_ω s": "output valve"}),
     # the GRU's H is its memory and its output at once: the pipe H_t-1 → × → + → H_t
-    "gru": Notation("H_t", "H0", "H_t", "H0", ("Z×H", "(1−Z)×N"), {"H0": "H_t-1", "X": "X_t"}),
+    "gru": Notation("H_t", "H0", "H_t", "H0", ("Z×H", "(1−Z)×N"), {"H0": "H_t-1", "X": "X_t"},
+                    valve_names={"Z×H": "update valve: keep", "(1−Z)×N": "update valve: let in",
+                                 "R×(H W_nh + b_nh)": "reset valve"}),
     "rnn": Notation("", "", "h_t", "h0", (), {"h0": "h_t-1", "X": "X_t"},
                     hidden_path=("h W_h", "X W_x + h W_h", "X W_x + h W_h + b")),
 }
@@ -209,8 +211,9 @@ def _gate_attrs(vertex, names, formula=True):
     lines = [f'<FONT POINT-SIZE="16">{_h(out.op.symbol)}</FONT>', f"<B>{_h(shown)}</B>"]
     if formula:
         inner = out.inputs[0].name if out.inputs and out.inputs[0].name else "…"
-        lines += [f'<FONT POINT-SIZE="9">{_h(out.op.symbol)}({_h(inner)})</FONT>',
-                  f'<FONT POINT-SIZE="9" COLOR="#555555">{_h(vertex.name)}</FONT>']
+        if out.op.symbol in _ACTIVATIONS:           # a sum (the GRU's H W_nh + b_nh) is its name already
+            lines.append(f'<FONT POINT-SIZE="9">{_h(out.op.symbol)}({_h(inner)})</FONT>')
+        lines.append(f'<FONT POINT-SIZE="9" COLOR="#555555">{_h(vertex.name)}</FONT>')
     return {"label": "<" + "<BR/>".join(lines) + ">", "shape": "box", "style": "rounded,filled",
             "fillcolor": "#FFF5CC", "color": "#B38F00", "margin": "0.08,0.04"}
 
@@ -371,7 +374,7 @@ def cell(source="blog", grads=False, highlight=None, visited=None, edge_grads=No
 
 #: the gate networks of a cell in the order along the memory pipe, as seed 002 draws them
 _GATE_ORDER = ("forget gate", "input gate", "new memory", "input value", "output gate",
-               "update gate", "reset gate", "candidate")
+               "update gate", "reset gate", "hidden to candidate", "candidate")
 _ROW_PORTS = {"tailport": "e", "headport": "w"}
 
 
@@ -394,6 +397,8 @@ def _cell_rows(dot, ex):
     n = ex.notation
     H0 = ex.run.initial_state[n.hidden0]
     h0 = dot.vertex_of(H0).id
+    if n.memory0 == n.hidden0:
+        return _one_state_rows(dot, ex)
     junctions = {v.nodes[0]: v.id for v in dot.vertices if v.kind == "junction"}
     peepholes = n.memory0 and ex.run.initial_state[n.memory0] in junctions
     first = _first_on_hidden_row(ex)
@@ -406,6 +411,27 @@ def _cell_rows(dot, ex):
     _keep_in_line(dot, h0, x, weight=1)
     if peepholes and H0 in junctions:
         _keep_in_line(dot, junctions[H0], x, weight=1)
+    _order(dot, [v.id for v in _gates_in_order(dot.vertices)])
+    return dot
+
+
+def _one_state_rows(dot, ex):
+    """The cell view of a GRU, whose H is memory and output at once: the pipe H_t-1 → × → +
+    → H_t straight along the top, the gates below it in the pipe's order (update, reset,
+    hidden to candidate, candidate), X_t below them. Relations asked for: X_t in the column
+    of H_t-1's junction (asked in the order X_t, junction, which dot draws junction on top;
+    the tests check the result), H_t-1, its junction, the keep valve, + and H_t in line, the
+    gates ordered left to right."""
+    n, step = ex.notation, ex.run.steps[0]
+    h0 = dot.vertex_of(ex.run.initial_state[n.hidden0]).id
+    ops = {v.nodes[0]: v.id for v in dot.vertices if v.kind == "op"}
+    junction = next((v.id for v in dot.vertices if v.kind == "junction"
+                     and v.nodes[0] is ex.run.initial_state[n.hidden0]), None)
+    _same_rank(dot, [dot.vertex_of(ex.run.inputs[0]).id, junction or h0], ordered=True)
+    pipe = [i for i in (h0, junction, ops[step[n.valves[0]]], ops[step[n.memory]], dot.vertex_of(step[n.memory]).id)
+            if i]
+    for a, b in zip(pipe, pipe[1:]):
+        _keep_in_line(dot, a, b)
     _order(dot, [v.id for v in _gates_in_order(dot.vertices)])
     return dot
 

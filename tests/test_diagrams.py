@@ -79,7 +79,7 @@ def test_cell_view_names_gates_and_states_in_the_texts_notation(variant):
     assert any("one cell" in label for label in svg.cluster_labels())
     symbols = [t for t in texts if t in ("×", "+", "σ", "tanh")]
     if variant == "gru":                                   # Z×H, R×(H W_nh + b_nh), (1−Z)×N
-        assert symbols.count("×") == 2 and symbols.count("+") == 1 and symbols.count("σ") == 2
+        assert symbols.count("×") == 3 and symbols.count("+") == 1 and symbols.count("σ") == 2
     elif variant != "rnn":
         assert symbols.count("×") == 3 and symbols.count("+") == 1 and symbols.count("σ") == 3
 
@@ -223,7 +223,7 @@ def test_ops_view_shows_every_named_intermediate_and_parameter(variant):
     scopes = {"blog": ["input gate", "forget gate", "output gate", "new memory"],
               "peephole": ["input gate", "forget gate", "output gate", "new memory"],
               "paper": ["input gate", "forget gate", "output gate", "input value"], "rnn": [],
-              "gru": ["reset gate", "update gate", "candidate"]}[variant]
+              "gru": ["update gate", "reset gate", "hidden to candidate", "candidate"]}[variant]
     assert set(scopes + ["t=1", "loss"]) <= set(svg.cluster_labels())
 
 

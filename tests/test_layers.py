@@ -263,3 +263,43 @@ def test_a_stacked_model_trains_on_the_adding_problem_and_samples_step_by_step()
     chars = CharTask(seq_len=5, seed=0)
     text = sample(Model("blog", chars.input_size, 4, chars.output_size, num_layers=2), chars, prime="Th", length=5)
     assert text.startswith("Th") and len(text) == 7
+
+
+# --- drawings: relations read back from the rendered SVG ------------------------------------
+
+def drawn(dot):
+    """The rendered SVG of ``dot`` with each node's centre, x and y (SVG y grows downwards)."""
+    import re
+    from test_diagrams import SVG, Svg
+
+    svg = Svg(dot)
+
+    def centre(vertex_id, axis):
+        g = svg.of("node")[vertex_id]
+        shape = next(e for e in g.iter() if e.tag in (f"{SVG}ellipse", f"{SVG}path", f"{SVG}polygon"))
+        if shape.tag == f"{SVG}ellipse":
+            return float(shape.get("cx" if axis == 0 else "cy"))
+        values = [float(v) for v in re.findall(r"-?\d+\.?\d*", shape.get("d") or shape.get("points"))][axis::2]
+        return (min(values) + max(values)) / 2
+
+    svg.centre_x = lambda vertex_id: centre(vertex_id, 0)
+    return svg
+
+@pytest.mark.parametrize("grads", [False, True])
+def test_gru_cell_view_pipe_runs_straight_along_the_top_with_gates_in_order_below_and_x_under_them(grads):
+    from lstm import diagrams
+    ex = diagrams.example("gru")
+    dot = diagrams.cell(ex, grads=grads)
+    svg = drawn(dot)
+    step = ex.run.steps[0]
+    op = {v.nodes[0].name: v.id for v in dot.vertices if v.kind == "op"}
+    pipe = [dot.vertex_of(ex.run.initial_state["H0"]).id, op["Z×H"], op["H_t"], dot.vertex_of(step["H_t"]).id]
+    ys = [svg.centre_y(i) for i in pipe]
+    assert max(ys) - min(ys) < 1.0, ys                                    # one straight row
+    gates = {v.name: v.id for v in dot.vertices if v.kind == "group" and v.name != "loss"}
+    assert list(gates) and all(svg.centre_y(i) > max(ys) for i in gates.values())   # below the pipe
+    xs = [svg.centre_x(gates[name]) for name in ("update gate", "reset gate", "hidden to candidate", "candidate")]
+    assert xs == sorted(xs)                                               # in the pipe's order
+    assert svg.centre_y(dot.vertex_of(ex.run.inputs[0]).id) > max(svg.centre_y(i) for i in gates.values())
+    texts = svg.all_node_texts()
+    assert {"update valve: keep", "update valve: let in", "reset valve"} <= set(texts)
