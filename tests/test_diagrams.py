@@ -13,7 +13,7 @@ from tinygraph.draw import grad_norm
 
 SVG = "{http://www.w3.org/2000/svg}"
 GATES = {"blog": ["F", "I", "C_i", "O"], "peephole": ["F", "I", "C_i", "O"],
-         "paper": ["g_φ", "g_ι", "z_c", "g_ω"], "rnn": [], "gru": ["Z", "R", "N"]}
+         "paper": ["g_φ", "g_ι", "z_c", "g_ω"], "rnn": [], "gru": ["Z", "R", "H W_nh + b_nh", "N"]}
 STATES = {"blog": ["C_t-1", "H_t-1", "X_t", "C_t", "H_t"], "peephole": ["C_t-1", "H_t-1", "X_t", "C_t", "H_t"],
           "paper": ["s(t-1)", "z_h(t-1)", "x(t)", "s(t)", "z_h(t)"], "rnn": ["h_t-1", "X_t", "h_t"],
           "gru": ["H_t-1", "X_t", "H_t"]}
@@ -78,8 +78,8 @@ def test_cell_view_names_gates_and_states_in_the_texts_notation(variant):
         assert name in texts, f"{variant}: {name} missing from the cell view"
     assert any("one cell" in label for label in svg.cluster_labels())
     symbols = [t for t in texts if t in ("×", "+", "σ", "tanh")]
-    if variant == "gru":                                   # Z×H, R×(H W_nh + b_nh), (1−Z)×N
-        assert symbols.count("×") == 3 and symbols.count("+") == 1 and symbols.count("σ") == 2
+    if variant == "gru":        # × valves Z×H, R×(H W_nh + b_nh), (1−Z)×N; + makes H_t and H W_nh + b_nh
+        assert symbols.count("×") == 3 and symbols.count("+") == 2 and symbols.count("σ") == 2
     elif variant != "rnn":
         assert symbols.count("×") == 3 and symbols.count("+") == 1 and symbols.count("σ") == 3
 
