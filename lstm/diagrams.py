@@ -40,7 +40,7 @@ import numpy as np
 
 import tinygraph as tg
 from lstm import losses
-from lstm.cells import VARIANTS, make_cell
+from lstm.cells import VARIANTS, make_cell, variant_of
 from tinygraph.draw import ROLE_COLORS, edge_gradients, escape_html as _h
 
 MEMORY_COLOR = "#1A9850"
@@ -111,20 +111,42 @@ class Example:
     def notation(self):
         return NOTATION[self.variant]
 
+    @property
+    def notations(self):
+        """One Notation per layer, bottom first, its node names as the run's step dicts key them
+        ("layer2.C_t" in a stack; ``[self.notation]`` for one cell)."""
+        if self.cell.num_layers == 1:
+            return [self.notation]
+        return [_prefixed(self.notation, f"layer{l}.") for l in range(1, self.cell.num_layers + 1)]
 
-def example(variant="blog", steps=1, input_size=3, hidden_size=4, batch=2, seed=0, loss="ce"):
+
+def _prefixed(n, prefix):
+    def named(name):
+        return prefix + name if name else name
+    return Notation(named(n.memory), named(n.memory0), named(n.hidden), named(n.hidden0),
+                    tuple(map(named, n.valves)), {named(k): v for k, v in n.shown.items()},
+                    tuple(map(named, n.hidden_path)), {named(k): v for k, v in n.valve_names.items()})
+
+
+def example(variant="blog", steps=1, input_size=3, hidden_size=4, batch=2, seed=0, loss="ce", num_layers=1,
+            cell=None):
     """Build and run ``variant`` for ``steps`` steps on random inputs from a random state (as in
     the middle of a sequence; all seeded), with the loss L of the last step's output: ``"ce"``,
     the cross-entropy against random class targets, or ``"mse"``, the squared error against
     random targets. Sizes: d (paper N) = ``input_size``, h (paper D) = ``hidden_size``,
-    ``batch`` rows (not for the paper's single sequence)."""
+    ``batch`` rows (not for the paper's single sequence), ``num_layers`` stacked layers. A
+    given ``cell`` (e.g. ``torch_bridge.from_torch(model)``) is drawn with its own numbers
+    and sizes instead (``variant`` and the sizes are then read from it)."""
     if loss not in ("ce", "mse"):
         raise ValueError(f"diagrams: unknown loss {loss!r}; choose 'ce' or 'mse'")
+    if cell is not None:
+        variant, input_size, hidden_size = variant_of(cell), cell.input_size, cell.hidden_size
     if variant not in VARIANTS:
         raise ValueError(f"diagrams: unknown variant {variant!r}; choose one of {list(VARIANTS)}")
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
         raise ValueError(f"diagrams: steps must be a positive integer, got {steps!r}")
-    cell = make_cell(variant, input_size, hidden_size, seed=seed)
+    if cell is None:
+        cell = make_cell(variant, input_size, hidden_size, seed=seed, num_layers=num_layers)
     rng = np.random.default_rng(seed + 1)
     if variant == "paper":
         inputs = rng.normal(size=(steps, input_size))
@@ -133,12 +155,16 @@ def example(variant="blog", steps=1, input_size=3, hidden_size=4, batch=2, seed=
         inputs = rng.normal(size=(steps, batch, input_size))
         targets = rng.integers(0, hidden_size, size=(1, batch))
     # a random state, as in the middle of a sequence; parameters, so ∂L/∂C_t-1 and ∂L/∂H_t-1 are computed
-    shape = cell.state_shape(batch)
-    initial = {key: tg.parameter(rng.normal(scale=0.5, size=shape), name=key) for key in cell.STATE}
+    initial = {key: tg.parameter(rng.normal(scale=0.5, size=shape), name=key.rpartition(".")[2])
+               for key, shape in cell.state_shapes(None if variant == "paper" else batch).items()}
     run = cell.unroll(inputs, initial_state=initial)
     if loss == "mse":
         return Example(variant, cell, run, losses.mse(run.outputs[-1:], rng.normal(size=(1,) + run.outputs[-1].shape)))
     return Example(variant, cell, run, losses.ce(run.outputs[-1:], targets))
+
+
+def _layers(ex):
+    return f", {ex.cell.num_layers} layers" if ex.cell.num_layers > 1 else ""
 
 
 def _example(source, steps):
@@ -147,15 +173,16 @@ def _example(source, steps):
 
 def _path_colors(ex):
     """Node -> colour of the path it belongs to (memory green, hidden blue)."""
-    n = ex.notation
     colors = {}
+    memories = {n.memory0 for n in ex.notations}
     for key, node in ex.run.initial_state.items():
-        colors[node] = MEMORY_COLOR if key == n.memory0 else HIDDEN_COLOR
-    for step in ex.run.steps:
-        for name in (n.memory,) + n.valves:
-            if name in step:
-                colors[step[name]] = MEMORY_COLOR
-        colors[step[n.hidden]] = HIDDEN_COLOR
+        colors[node] = MEMORY_COLOR if key in memories else HIDDEN_COLOR
+    for n in ex.notations:
+        for step in ex.run.steps:
+            for name in (n.memory,) + n.valves:
+                if name in step:
+                    colors[step[name]] = MEMORY_COLOR
+            colors[step[n.hidden]] = HIDDEN_COLOR
     return colors
 
 
@@ -163,13 +190,19 @@ def _styles(ex, colors, pipe_group=True):
     """Hooks for tinygraph.draw: the diagrams' font, path colours on edges and valves; the
     memory pipe's nodes share a Graphviz group (drawn on one straight row), and so do the
     hidden path's."""
-    n = ex.notation
-    pipe = {ex.run.initial_state[n.memory0]} if n.memory0 else set()
-    for step in ex.run.steps:
-        pipe |= {step[name] for name in (n.memory,) + n.valves[:1] if name in step}
-    hidden_row = {ex.run.initial_state[n.hidden0]}
-    for step in ex.run.steps:
-        hidden_row |= {step[name] for name in (n.hidden,) + n.hidden_path}
+    pipe, hidden_row, group = set(), set(), {}
+    for l, n in enumerate(ex.notations, start=1):
+        mine = {ex.run.initial_state[n.memory0]} if n.memory0 else set()
+        for step in ex.run.steps:
+            mine |= {step[name] for name in (n.memory,) + n.valves[:1] if name in step}
+        row = {ex.run.initial_state[n.hidden0]}
+        for step in ex.run.steps:
+            row |= {step[name] for name in (n.hidden,) + n.hidden_path}
+        suffix = str(l) if len(ex.notations) > 1 else ""     # each layer's pipe on its own row
+        group.update({node: "hidden" + suffix for node in row - mine})
+        group.update({node: "memory" + suffix for node in mine})
+        pipe |= mine
+        hidden_row |= row
 
     states = set(ex.run.initial_state.values())
 
@@ -179,11 +212,8 @@ def _styles(ex, colors, pipe_group=True):
             a.update(fillcolor=ROLE_COLORS["input"][0], style="rounded,filled")   # a state handed in, not a weight
         if vertex.kind in ("op", "data") and vertex.nodes[0] in colors:
             a.update(color=colors[vertex.nodes[0]], penwidth="2")
-        if pipe_group and vertex.kind in ("op", "data", "junction"):
-            if vertex.nodes[0] in pipe:
-                a["group"] = "memory"
-            elif vertex.nodes[0] in hidden_row:
-                a["group"] = "hidden"
+        if pipe_group and vertex.kind in ("op", "data", "junction") and vertex.nodes[0] in group:
+            a["group"] = group[vertex.nodes[0]]
         return a
 
     def edge_attrs(edge):
@@ -303,7 +333,8 @@ def ops(source="blog", steps=1, grads=False, highlight=None, visited=None, edge_
     T = len(ex.run.steps)
     shows_grads = grads or edge_grads is not None
     dot = tg.draw(ex.loss, rankdir=rankdir, legend=legend, vertex_attrs=vertex_attrs, edge_attrs=edge_attrs,
-                  graph_attrs=_label(f"{_TITLES[ex.variant]}: every op, {T} step{'s' if T > 1 else ''}, loss L",
+                  graph_attrs=_label(f"{_TITLES[ex.variant]}{_layers(ex)}: every op, {T} step{'s' if T > 1 else ''}, "
+                                     "loss L",
                                      GRADIENT_CAPTION if shows_grads else None),
                   **_overlay(grads, highlight, visited, edge_grads))
     for step in ex.run.steps:               # the gates' outputs in one column, in the pipe's order
@@ -330,6 +361,9 @@ def cell(source="blog", grads=False, highlight=None, visited=None, edge_grads=No
     X_t entering the gates from below (seed 002's picture). With ``grads`` the loss L
     (collapsed to one node) is drawn too, and a caption says what the edge numbers are."""
     ex = _example(source, 1)
+    if ex.cell.num_layers > 1:
+        raise ValueError(f"diagrams.cell: draws one cell; this model has {ex.cell.num_layers} layers (its unrolled "
+                         f"view draws them as a grid, layers up and time across)")
     if len(ex.run.steps) != 1:
         raise ValueError(f"diagrams.cell: draws one step; got an example of {len(ex.run.steps)} steps "
                          f"(make it with example({ex.variant!r}, steps=1), or use the unrolled view)")
@@ -437,13 +471,15 @@ def _one_state_rows(dot, ex):
 
 
 def _state_norms(ex):
-    """‖∂L/∂state_t‖ for t = 1..T: every state node of the step (C_t and H_t) as one vector."""
+    """‖∂L/∂state_t‖ by (layer, t), t = 1..T: every state node of the step (C_t and H_t) as one
+    vector; the layer is None for one cell, 1, 2, ... for each layer of a stack."""
     names = list(ex.cell.STATE.values())
     nodes = [step[name] for step in ex.run.steps for name in names]
-    grads = tg.grad(ex.loss, nodes)
-    k = len(names)
-    return [float(np.sqrt(sum(np.sum(np.square(g)) for g in grads[i * k:(i + 1) * k])))
-            for i in range(len(ex.run.steps))]
+    squares = {}
+    for node, g in zip(nodes, tg.grad(ex.loss, nodes)):
+        key = (tg.layer_of(node), tg.step_of(node))
+        squares[key] = squares.get(key, 0.0) + float(np.sum(np.square(g)))
+    return {key: float(np.sqrt(value)) for key, value in squares.items()}
 
 
 def _shade(value, low, high):
@@ -468,12 +504,17 @@ def unrolled(source="blog", steps=4, grads=False, highlight=None, visited=None, 
         raise ValueError(f"diagrams.unrolled: per_row must be a positive integer, got {per_row!r}")
     slide = per_row is not None
     per_row = T if per_row is None else min(per_row, T)
+    stacked = ex.cell.num_layers > 1
+    if stacked and slide:
+        raise ValueError("diagrams.unrolled: per_row lays out the steps of one cell; a stacked model is drawn "
+                         "as a grid, layers up and time across")
     vertex_attrs, edge_attrs = _styles(ex, _path_colors(ex))
-    roots = [ex.loss] + [ex.run.final_state[k] for k in (n.memory0, n.hidden0) if k]
+    roots = [ex.loss] + [ex.run.final_state[k] for n in ex.notations for k in (n.memory0, n.hidden0) if k]
     shade = None
     if grads and edge_grads is None:
         norms = _state_norms(ex)
-        shade = {t: (norm, _shade(norm, min(norms), max(norms))) for t, norm in enumerate(norms, start=1)}
+        low, high = min(norms.values()), max(norms.values())
+        shade = {key: (norm, _shade(norm, low, high)) for key, norm in norms.items()}
     if grads and edge_grads is None and slide:          # a slide labels only what is handed on
         states = set(ex.run.initial_state.values()) | {s[name] for s in ex.run.steps for name in ex.cell.STATE.values()}
         edge_grads = {(a, b): g for (a, b), g in edge_gradients(ex.loss)[0].items()   # what is handed on
@@ -492,21 +533,26 @@ def unrolled(source="blog", steps=4, grads=False, highlight=None, visited=None, 
         src, dst = tg.step_of(edge.src), tg.step_of(edge.dst)
         if src and dst and dst == src + 1 and src % per_row == 0:
             a["constraint"] = "false"           # handed on to the next row: no rank constraint
+        if stacked and tg.layer_of(edge.src) != tg.layer_of(edge.dst) and edge.dst.kind != "group" or (
+                stacked and edge.dst.kind == "group" and tg.layer_of(edge.dst) != tg.layer_of(edge.src)):
+            a["constraint"] = "false"           # up into the next layer at the same step: the grid's columns
         return a
 
     def cluster_attrs(scope):
-        if shade is None or len(scope) != 1 or tg.step_of(scope) is None:
+        if stacked and len(scope) == 1 and tg.layer_of(scope) is not None:      # a layer: one row of the grid
+            return {"fontname": FONT, "label": f"<<B>layer {tg.layer_of(scope)}</B>>", "labeljust": "l"}
+        if shade is None or len(scope) != 1 + stacked or tg.step_of(scope) is None:
             return {"fontname": FONT}
-        norm, fill = shade[tg.step_of(scope)]
+        norm, fill = shade[(tg.layer_of(scope), tg.step_of(scope))]
         return {"fontname": FONT, "style": "rounded,filled", "fillcolor": fill,
-                "label": f"<{_h(scope[0])}   <FONT POINT-SIZE='10'>‖∂L/∂state‖ {norm:.2g}</FONT>>"}
+                "label": f"<{_h(scope[-1])}   <FONT POINT-SIZE='10'>‖∂L/∂state‖ {norm:.2g}</FONT>>"}
 
-    title = f"{_TITLES[ex.variant]} unrolled over {T} step{'s' if T > 1 else ''}"
+    title = f"{_TITLES[ex.variant]}{_layers(ex)} unrolled over {T} step{'s' if T > 1 else ''}"
     caption = None
     if grads or edge_grads is not None:
         caption = GRADIENT_CAPTION + ("; " + STEP_SHADE_CAPTION if shade else "")
-    dot = tg.draw(roots, collapse=[2, "loss"], records="ends", hide=_hide_in_cell_views(ex), values=False, grads="norm",
-                  graph_attrs={**ROW_LAYOUT, **_label(title, caption)},
+    dot = tg.draw(roots, collapse=[2 + stacked, "loss"], records="ends", hide=_hide_in_cell_views(ex), values=False,
+                  grads="norm", graph_attrs={**ROW_LAYOUT, **_label(title, caption)},
                   place_leaves=False,
                   vertex_attrs=vattrs, edge_attrs=eattrs, cluster_attrs=cluster_attrs,
                   **_overlay(grads, highlight, visited, edge_grads))
@@ -515,28 +561,39 @@ def unrolled(source="blog", steps=4, grads=False, highlight=None, visited=None, 
 
 def _rows(dot, ex, per_row):
     """The unrolled view's rows: the memory pipe on top and the hidden path below it, each step
-    after the previous one, ``per_row`` steps to a row.
+    after the previous one, ``per_row`` steps to a row. A stacked model is a grid: each
+    layer's rows above the layer below (its initial states higher in the first column).
 
     The relations asked for: the initial memory above the initial hidden state (one column);
     the hidden states kept in line from step to step, and each step's X_t after the previous
     hidden state, so the steps follow each other from left to right instead of stacking in a
     staircase; each step's gates side by side in the pipe's order, as in the cell view; the first
     step of each further row in the column of the first step of the row above, and below it."""
-    n = ex.notation
-    h_ids = [dot.vertex_of(ex.run.initial_state[n.hidden0]).id]
-    h_ids += [dot.vertex_of(step[n.hidden]).id for step in ex.run.steps]
     x_ids = [dot.vertex_of(x).id for x in ex.run.inputs]
-    if n.memory0:
-        _same_rank(dot, [dot.vertex_of(ex.run.initial_state[n.memory0]).id, h_ids[0]], ordered=True)
-    for k in range(1, len(h_ids)):                      # step k: from h_ids[k-1] to h_ids[k]
-        if k == 1 or (k - 1) % per_row:                 # not the first step of a further row
-            _keep_in_line(dot, h_ids[k - 1], h_ids[k], weight=3)
-            _keep_in_line(dot, h_ids[k - 1], x_ids[k - 1], weight=1)
-        else:
-            _same_rank(dot, [x_ids[k - 1 - per_row], x_ids[k - 1]], ordered=True)
+    firsts = []                                         # the initial states, top layer first
+    for n in reversed(ex.notations):
+        firsts += [dot.vertex_of(ex.run.initial_state[k]).id for k in dict.fromkeys((n.memory0, n.hidden0)) if k]
+    if len(firsts) > 1:
+        _same_rank(dot, firsts, ordered=True)
+    for layer, n in enumerate(ex.notations):
+        h_ids = [dot.vertex_of(ex.run.initial_state[n.hidden0]).id]
+        h_ids += [dot.vertex_of(step[n.hidden]).id for step in ex.run.steps]
+        for k in range(1, len(h_ids)):                  # step k: from h_ids[k-1] to h_ids[k]
+            if k == 1 or (k - 1) % per_row:             # not the first step of a further row
+                _keep_in_line(dot, h_ids[k - 1], h_ids[k], weight=3)
+                if layer == 0:                          # the inputs enter the bottom layer
+                    _keep_in_line(dot, h_ids[k - 1], x_ids[k - 1], weight=1)
+            else:
+                _same_rank(dot, [x_ids[k - 1 - per_row], x_ids[k - 1]], ordered=True)
+    if len(ex.notations) > 1:                           # a grid: step t of every layer in one column
+        for step in ex.run.steps:
+            for name in dict.fromkeys(("memory", "hidden")):
+                ids = [dot.vertex_of(step[getattr(n, name)]).id for n in reversed(ex.notations) if getattr(n, name)]
+                if len(ids) > 1:
+                    _same_rank(dot, ids, ordered=True)
     by_step = {}
     for vertex in _gates_in_order(dot.vertices):
-        by_step.setdefault(tg.step_of(vertex), []).append(vertex.id)
+        by_step.setdefault((tg.layer_of(vertex), tg.step_of(vertex)), []).append(vertex.id)
     for ids in by_step.values():
         _order(dot, ids)
     return dot
@@ -547,14 +604,18 @@ _TITLES = {"blog": "BlogLSTM (seed 001)", "paper": "PaperLSTM (seed 000)",
 _VIEW_FUNCTIONS = {"ops": ops, "cell": cell, "unrolled": unrolled}
 
 
-def view(variant, name, steps=None, grads=False, **overlay):
-    """The drawing of ``variant`` in view ``name`` ("ops", "cell", "unrolled")."""
+def view(variant, name, steps=None, grads=False, num_layers=1, model=None, **overlay):
+    """The drawing of ``variant`` in view ``name`` ("ops", "cell", "unrolled"); ``num_layers``
+    stacks it, a given ``model`` cell (e.g. from ``torch_bridge.from_torch``) is drawn instead."""
     if name not in _VIEW_FUNCTIONS:
         raise ValueError(f"diagrams: unknown view {name!r}; choose one of {list(VIEWS)}")
+    steps = 1 if name == "cell" else (4 if name == "unrolled" else 1) if steps is None else steps
+    source = variant
+    if num_layers > 1 or model is not None:
+        source = example(variant, steps=steps, num_layers=num_layers, cell=model)
     if name == "cell":
-        return cell(variant, grads=grads, **overlay)
-    default = 1 if name == "ops" else 4
-    return _VIEW_FUNCTIONS[name](variant, steps=default if steps is None else steps, grads=grads, **overlay)
+        return cell(source, grads=grads, **overlay)
+    return _VIEW_FUNCTIONS[name](source, steps=steps, grads=grads, **overlay)
 
 
 def layout_size(dot):

@@ -303,3 +303,30 @@ def test_gru_cell_view_pipe_runs_straight_along_the_top_with_gates_in_order_belo
     assert svg.centre_y(dot.vertex_of(ex.run.inputs[0]).id) > max(svg.centre_y(i) for i in gates.values())
     texts = svg.all_node_texts()
     assert {"update valve: keep", "update valve: let in", "reset valve"} <= set(texts)
+
+
+@pytest.mark.parametrize("variant", ["blog", "gru"])
+def test_stacked_unrolled_view_is_a_grid_layers_up_time_across_each_memory_pipe_on_its_own_row(variant):
+    from lstm import diagrams
+    ex = diagrams.example(variant, steps=3, num_layers=2)
+    dot = diagrams.unrolled(ex, grads=True)
+    svg = drawn(dot)
+    memory = "C_t" if variant == "blog" else "H_t"
+    pipe_ops = {(l, t): next(v.id for v in dot.vertices if v.kind == "op" and v.nodes[0] is step[f"layer{l}.{memory}"])
+                for l in (1, 2) for t, step in enumerate(ex.run.steps, start=1)}
+    y = {key: svg.centre_y(i) for key, i in pipe_ops.items()}
+    x = {key: svg.centre_x(i) for key, i in pipe_ops.items()}
+    for l in (1, 2):
+        assert max(y[l, t] for t in (1, 2, 3)) - min(y[l, t] for t in (1, 2, 3)) < 1.0, y   # one straight row
+        assert x[l, 1] < x[l, 2] < x[l, 3]                                                 # time across
+    for t in (1, 2, 3):
+        assert y[2, t] < y[1, t]                                     # layer 2 above layer 1 (SVG y grows down)
+        assert abs(x[2, t] - x[1, t]) < 1.0                          # step t of both layers in one column
+    labels = svg.cluster_labels()
+    assert any("layer 1" in s for s in labels) and any("layer 2" in s for s in labels)
+    assert "2 layers" in " ".join(svg_texts(svg))
+
+
+def svg_texts(svg):
+    from test_diagrams import SVG
+    return [t.text for t in svg.root.iter(f"{SVG}text") if t.text]

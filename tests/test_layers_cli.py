@@ -81,3 +81,19 @@ def test_train_cli_trains_a_stacked_gru_and_starts_from_a_torch_model(tmp_path, 
     assert code == 2 and "--model gru does not match" in err and len(err.splitlines()) == 1
     code, _, err = run(capsys, "train", "--task", "chars", "--from-torch", tmp_path / "model.pt", "--steps", "0")
     assert code == 2 and "takes inputs of size 2, the chars task gives" in err
+
+
+def test_render_cli_draws_a_stacked_grid_and_a_saved_torch_model(tmp_path, capsys):
+    code, out, err = run(capsys, "render", "--variant", "gru", "--layers", "2", "--view", "unrolled", "--steps", "2",
+                         "--format", "dot", "-o", tmp_path / "g.dot")
+    assert code == 0, err
+    assert "gru × 2 layers, unrolled view, 2 steps" in out and "layer=2" in (tmp_path / "g.dot").read_text()
+    code, _, err = run(capsys, "render", "--variant", "blog", "--layers", "2", "--view", "cell")
+    assert code == 2 and "--view unrolled" in err and len(err.splitlines()) == 1
+    torch = pytest.importorskip("torch")
+    torch.save(torch.nn.GRU(3, 4, num_layers=2).state_dict(), tmp_path / "model.pt")
+    code, out, err = run(capsys, "render", "--from-torch", tmp_path / "model.pt", "--view", "unrolled", "--steps", "6",
+                         "--grads", "-o", tmp_path / "model.svg")
+    assert code == 0, err
+    assert f"gru × 2 layers from {tmp_path / 'model.pt'}, unrolled view, 6 steps, gradients" in out
+    assert (tmp_path / "model.svg").read_text().count("layer ") >= 2

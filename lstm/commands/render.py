@@ -11,6 +11,8 @@ on top: every edge is labelled with the norm of the gradient flowing back along 
 
 Examples:
   python -m lstm render --variant blog --view cell
+  python -m lstm render --variant gru --layers 2 --view unrolled --steps 3 --grads
+  python -m lstm render --from-torch model.pt --view unrolled --steps 6 --grads
   python -m lstm render --variant paper --view unrolled --steps 6 --grads -o paper.png
   python -m lstm render --variant rnn --view unrolled --steps 20 --grads --format pdf
   python -m lstm render --view unrolled --steps 6 --grads --slide -o slide.png   # rows of two, ≤ 1920 px
@@ -61,7 +63,31 @@ def add_arguments(parser):
     parser.add_argument("-o", "--output", type=Path, metavar="FILE",
                         help="output file (default: VARIANT_VIEW.FORMAT, e.g. blog_cell.svg, "
                              "or VARIANT_unrolled_T.FORMAT)")
+    parser.add_argument("--layers", type=_layers, default=1, metavar="L",
+                        help="stack L layers of the cell (the unrolled view draws a grid: layers up, time across)")
+    parser.add_argument("--from-torch", type=Path, metavar="MODEL_PT",
+                        help="draw a trained model: a state_dict of nn.LSTM / nn.GRU / nn.RNN saved with torch.save "
+                             "(read with weights_only=True; needs PyTorch); sets the variant and layers")
     files.add_force(parser)
+
+
+def _layers(text):
+    value = _steps(text)
+    if value > 8:
+        raise argparse.ArgumentTypeError(f"must be between 1 and 8, got {value}")
+    return value
+
+
+def _torch_model(args):
+    """The cell in --from-torch (its variant and layers replace --variant, --layers), or None."""
+    from lstm.cells import variant_of
+    from lstm.torch_bridge import load_cell
+
+    if args.from_torch is None:
+        return None
+    model = load_cell(args.from_torch)
+    args.variant, args.layers = variant_of(model), model.num_layers
+    return model
 
 
 def run(args):
@@ -77,19 +103,32 @@ def run(args):
     if args.slide and args.view != "unrolled":
         return _fail(f"--slide lays out the unrolled view; the {args.view} view has no rows to wrap")
     steps = args.steps or DEFAULT_STEPS[args.view]
+    try:
+        model = _torch_model(args)
+    except (ImportError, ValueError) as err:
+        return _fail(str(err))
+    if args.slide and args.layers > 1:
+        return _fail(f"--slide wraps the steps of one cell into rows; a model of {args.layers} layers is already "
+                     f"drawn as a grid of rows")
+    if args.view == "cell" and args.layers > 1:
+        return _fail(f"the cell view draws one cell; a model of {args.layers} layers is drawn with --view unrolled "
+                     f"(a grid) or --view ops")
     output = args.output
     if output is None:
         tail = f"_{steps}" if args.view == "unrolled" else ""
-        output = Path(f"{args.variant}_{args.view}{tail}.{fmt}")
+        stack = f"x{args.layers}" if args.layers > 1 else ""
+        output = Path(f"{args.variant}{stack}_{args.view}{tail}.{fmt}")
     out = files.output(output, force=args.force)
-    dot = diagrams.view(args.variant, args.view, steps=steps, grads=args.grads,
+    dot = diagrams.view(args.variant, args.view, steps=steps, grads=args.grads, num_layers=args.layers, model=model,
                         **({"per_row": 2} if args.slide else {}))
     try:
         path = out.write(lambda tmp: diagrams.save(dot, tmp, fmt, max_width=1920 if args.slide else None))
     except GraphvizNotFound as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
-    print(f"wrote {path} ({args.variant}, {args.view} view, {steps} step{'s' if steps > 1 else ''}"
+    source = f" from {args.from_torch}" if args.from_torch else ""
+    layers = f" × {args.layers} layers" if args.layers > 1 else ""
+    print(f"wrote {path} ({args.variant}{layers}{source}, {args.view} view, {steps} step{'s' if steps > 1 else ''}"
           f"{', gradients' if args.grads else ''})")
     return 0
 
