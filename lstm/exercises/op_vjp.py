@@ -4,7 +4,7 @@ Three checks, each a row of the report, for three shape pairs (the same shapes, 
 broadcast over rows, a broadcast over rows):
 
 - the op's ``backward`` on its own, given g, against central finite differences of the
-  op's definition (numpy, independent of the student's ``forward``);
+  op's definition σ(a) × b built from tinygraph's own ops (not the student's ``forward``);
 - ``tg.gradcheck`` of the op inside a graph (the engine calls the student's backward);
 - the backward stepper: what ``Stepper`` records the op sending to a and b, against finite
   differences of the graph's loss, and that the step can be shown (``str``).
@@ -33,24 +33,9 @@ STEPPER = Quantity("stepper", "stepper", "what the stepper records the op sendin
                    "valve")
 
 
-def _sigmoid(a):
-    return 0.5 * (1 + np.tanh(0.5 * a))          # σ written another way than the student's
-
-
-def _numeric(f, arrays):
-    """∂f/∂arrays by central differences (f: arrays -> float)."""
-    grads = []
-    for k, x in enumerate(arrays):
-        g = np.zeros_like(x)
-        for idx in np.ndindex(x.shape):
-            values = []
-            for step in (EPS, -EPS):
-                moved = [y.copy() for y in arrays]
-                moved[k][idx] += step
-                values.append(f(*moved))
-            g[idx] = (values[0] - values[1]) / (2 * EPS)
-        grads.append(g)
-    return grads
+def _defined(a, b):
+    """The op's definition from tinygraph's own ops: what finite differences differentiate."""
+    return tg.sigmoid(a) * b
 
 
 def _loss(y):
@@ -80,7 +65,7 @@ def adapt(module):
         view = steps[steps.index_of(y)]
         str(view)                               # the step can be shown
         sent = dict(view.details.outgoing)
-        truth = _numeric(lambda a, b: float(np.tanh(_sigmoid(a) * b).sum()), [a, b])
+        truth = tg.numerical_gradient(lambda a, b: _loss(_defined(a, b)), [a, b], eps=EPS)
         return max(float(np.max(np.abs(sent[n] - t)) / np.max(np.abs(t))) for n, t in zip((A, B), truth))
 
     return type("Adapted", (), {"backward": staticmethod(backward), "gradcheck": staticmethod(gradcheck),
@@ -105,9 +90,9 @@ def cases(seed=0):
     out = []
     for a_shape, b_shape, words in SHAPES:
         a, b = rng.standard_normal(a_shape), rng.standard_normal(b_shape)
-        y = _sigmoid(a) * b
+        y = _defined(tg.tensor(a), tg.tensor(b)).value
         g = rng.standard_normal(y.shape)
-        a_bar, b_bar = _numeric(lambda a, b: float((g * _sigmoid(a) * b).sum()), [a, b])
+        a_bar, b_bar = tg.numerical_gradient(_defined, [a, b], eps=EPS, projection=g)
         out.append(Case({"g": g, "out": y, "a": a, "b": b},
                         {"a_bar": a_bar, "b_bar": b_bar, "gradcheck": 0.0, "stepper": 0.0},
                         f"a {a_shape}, b {b_shape} ({words})"))
