@@ -202,13 +202,16 @@ assert np.allclose(sum(step_parts), full_last[W_ix], rtol=1e-12, atol=1e-15)
 print("Σ_t parts = ∂L/∂W_ix")
 
 # %% [markdown]
-# The unrolled graph, each gate network one box (as in `lstm.diagrams`' unrolled view), with
-# $W_{ix}$ drawn at each of its uses and the norm of each step's part on its edge: the three
-# numbers are the three terms of the sum (the other parameters are left out).
+# The unrolled graph with each step collapsed to one box, the other parameters left out, and
+# $W_{ix}$ drawn once: one edge into each step, labelled with the norm of that step's part.
+# The three parts are the three terms of the sum (their norms do not add up; the arrays do, as
+# the check above measured). The step nearest the loss sends the most.
 
 # %%
+norms = [np.linalg.norm(p) for p in step_parts]
+assert norms[2] == max(norms)               # the step nearest the loss sends the most
 others = set(cell.parameters().values()) - {W_ix}
-tg.draw(last, collapse=2, hide=lambda node: node in others, values=False,
+tg.draw(last, collapse="t=*", hide=lambda node: node in others, values=False, repeat_leaves=False,
         edge_grads={(W_ix, s["X W_ix"]): p for s, p in zip(run.steps, step_parts)})
 
 # %% [markdown]
