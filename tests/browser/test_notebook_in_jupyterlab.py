@@ -157,6 +157,8 @@ def test_notebook_03_steppers_in_jupyterlab_step_legibly_and_survive_save_and_re
         browser.switch_to.default_content()
     print("smallest close-up label per stepper (px, steps):", json.dumps(smallest))
 
+    check_zoomable_drawing(browser, shots)
+
     # save, stop the kernel, reopen: the saved outputs still step
     browser.execute_script("window.jupyterapp.commands.execute('docmanager:save');")
     wait_for(browser, lambda d: d.execute_script(PANEL + "return !panel.context.model.dirty;"), message="the save")
@@ -176,3 +178,39 @@ def test_notebook_03_steppers_in_jupyterlab_step_legibly_and_survive_save_and_re
     shots(browser, "lab_03_reopened_after_next")
     browser.switch_to.default_content()
     assert "model not found" not in browser.find_element("tag name", "body").text
+
+
+ZOOM_JS = r"""
+const box = arguments[0], svg = box.querySelector('svg'), r = svg.getBoundingClientRect();
+const area = box.closest('.jp-OutputArea-output').getBoundingClientRect();
+const seen = Array.from(svg.querySelectorAll('text')).filter(t => {
+  const b = t.getBoundingClientRect();
+  return t.textContent.trim() && b.left >= r.left && b.right <= r.right && b.top >= r.top && b.bottom <= r.bottom;
+});
+const px = seen.map(t => parseFloat(getComputedStyle(t).fontSize) * t.getScreenCTM().a);
+return {zoomed: box.classList.contains('zoomed'), width: r.width, area: area.width, right: r.right,
+        window: innerWidth, visible: seen.length, minPx: px.length ? Math.min(...px) : null};
+"""
+
+
+def check_zoomable_drawing(browser, shots):
+    """tg.draw(L)'s output fits the output area's width; a click zooms in to legible labels."""
+    index = browser.execute_script(PANEL + "return nb.widgets.findIndex(c => c.model.sharedModel.getSource().trim() "
+                                           "=== 'tg.draw(L)');")
+    assert index >= 0
+    browser.execute_script(PANEL + "nb.scrollToItem(arguments[0], 'start');", index)
+    box = wait_for(browser, lambda d: d.execute_script(
+        PANEL + "return nb.widgets[arguments[0]].node.querySelector('.tg-zoom');", index), message="the drawing")
+    browser.execute_script("arguments[0].scrollIntoView({block: 'start'});", box)
+    whole = browser.execute_script(ZOOM_JS, box)
+    assert not whole["zoomed"] and whole["width"] <= whole["area"] + 1 and whole["right"] <= whole["window"]
+    shots(browser, "lab_03_drawing_whole")
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    ActionChains(browser).move_to_element(box).click().perform()
+    wait_for(browser, lambda d: d.execute_script(ZOOM_JS, box)["zoomed"], message="the drawing to zoom in")
+    zoomed = browser.execute_script(ZOOM_JS, box)
+    assert zoomed["visible"] > 5 and zoomed["minPx"] >= 11, zoomed
+    shots(browser, "lab_03_drawing_zoomed")
+    print(f"tg.draw(L) in the notebook: {whole['width']:.0f} px wide, labels {whole['minPx']:.1f} px; "
+          f"zoomed in: {zoomed['minPx']:.1f} px")
