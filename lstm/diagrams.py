@@ -494,8 +494,9 @@ def unrolled(source="blog", steps=4, grads=False, highlight=None, visited=None, 
     """``steps`` cells side by side (each gate network collapsed, in the pipe's order), C and H
     handed on from step to step. With ``grads`` the labels show ∂L/∂C_t and ∂L/∂H_t shrinking
     along the pipe and each step is shaded by ‖∂L/∂state_t‖. ``per_row`` lays the steps out
-    for a slide: rows of that many steps (2 for T = 6), and only the gradients handed from
-    step to step labelled; ``save(..., max_width=1920)`` then fits a PNG to a slide."""
+    for a slide: rows of that many steps, and only the gradients handed from step to step
+    labelled; ``save(..., max_width=1920)`` then fits a PNG to a slide. Tested for T = 6,
+    ``per_row=2`` with ``grads``; other settings can leave rows out of order (docs/drawing.md)."""
     ex = _example(source, steps)
     n = ex.notation
     T = len(ex.run.steps)

@@ -379,12 +379,13 @@ def test_edge_labels_are_not_covered_by_edges(variant):
                 assert not inside, f"{variant}: the label {text.text!r} of {title} is covered by edge {other}"
 
 
-def test_unrolled_view_laid_out_for_a_slide(tmp_path):
-    ex = diagrams.example("blog", steps=6)
+@pytest.mark.parametrize("variant", ["blog", "peephole", "paper"])
+def test_unrolled_view_laid_out_for_a_slide(tmp_path, variant):
+    ex = diagrams.example(variant, steps=6)
     dot = diagrams.unrolled(ex, grads=True, per_row=2)
     pos = layout(dot)
-    pipe = [op_vertex(dot, step["F×C"]).id for step in ex.run.steps]
-    out = [op_vertex(dot, step["H_t"]).id for step in ex.run.steps]
+    pipe = [op_vertex(dot, step[ex.notation.valves[0]]).id for step in ex.run.steps]
+    out = [op_vertex(dot, step[ex.notation.hidden]).id for step in ex.run.steps]
     for k in range(6):
         assert above(pos, pipe[k], out[k]), f"step {k + 1}: the pipe is not above the hidden path"
     for row in range(3):                                # rows of two steps, top to bottom, each starting left
