@@ -122,7 +122,7 @@ def _check_unchanged(node):
     """Refuse to backpropagate through ``node`` when one of its inputs was given a new
     value (``assign``) after ``node`` was computed from the old one."""
     for parent in node.inputs:
-        if parent.stamp > node.stamp:
+        if getattr(parent, "stamp", 0) > node.stamp:        # a leaf has a stamp once assigned
             raise GraphError(
                 f"backward: {parent.label()!r} {parent.shape} was given a new value (assign) after "
                 f"{node.describe()} was computed from it by {node.op.describe()}; its gradient would mix "

@@ -136,7 +136,6 @@ class Node:
         self.name = name
         self.scope = scopes.current
         self.requires_grad = requires_grad
-        self.stamp = modes.assignments        # how many assigns had happened when the value was set
 
     # --- what a user reads -------------------------------------------------
     @property

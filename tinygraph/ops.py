@@ -280,7 +280,9 @@ def _apply(op, inputs, name):
     else:
         needs = tuple([n.requires_grad for n in inputs])
     op.needs = needs
-    return Node(out, op, inputs, name, True in needs)
+    node = Node(out, op, inputs, name, True in needs)
+    node.stamp = modes.assignments              # assigns so far: backward refuses inputs assigned later
+    return node
 
 
 def _float_output(op, inputs, out):
