@@ -218,6 +218,32 @@ diagrams.unrolled("rnn", steps=4)
 diagrams.unrolled("blog", steps=4, grads=True)
 
 # %% [markdown]
+# ## Beyond the three texts: a GRU, and layers
+#
+# The GRU (Cho et al., 2014, in PyTorch's convention) has no separate memory: $H$ itself runs along
+# the pipe. The update gate $Z$ is two valves at once, $Z\times H$ keeps the old state and
+# $(1-Z)\times N$ lets the candidate $N$ in; the reset gate $R$ is a valve on the candidate's view of
+# the old state, $R\times(H W_{nh} + b_{nh})$:
+#
+# $$N = \tanh(X W_{nx} + b_{nx} + R\times(H W_{nh} + b_{nh})), \qquad H_t = (1-Z)\times N + Z\times H$$
+
+# %%
+diagrams.cell("gru")
+
+# %% [markdown]
+# Seed 001: "In the case of a multi-layered network, the resulting $C_t$ and $H_t$ will be the inputs
+# of the next cell." In a stack, layer 1's $H_t$ is layer 2's input at the same step, and each layer
+# keeps its own memory. Drawn unrolled, that is a grid: layers up, time across, each layer's memory
+# pipe on its own row (`make_cell("blog", d, h, num_layers=2)`; parameters `layer2.W_ix`, ...).
+
+# %%
+from lstm.cells import make_cell
+
+stack = make_cell("blog", 3, 4, num_layers=2, seed=0)
+print(list(stack.parameters())[:3], "...", len(stack.parameters()), "parameters")
+diagrams.unrolled(diagrams.example("blog", steps=3, num_layers=2))
+
+# %% [markdown]
 # ## What to remember
 #
 # - The three texts draw the same idea: a memory pipe ($C$ or $\mathbf s$) changed only by a
