@@ -114,3 +114,19 @@ def test_play_moves_on_by_itself_and_pauses(opened):
     paused = state(browser)["k"]
     assert browser.find_element("css selector", '[data-role="play"]').text.endswith("play")
     assert paused >= 1
+
+
+@pytest.mark.parametrize("variant", ["paper", "peephole", "gru", "rnn"])
+def test_every_variants_ops_page_keeps_its_close_up_labels_legible(browser, tmp_path, variant):
+    from lstm.commands.step import make_stepper
+
+    stepper = make_stepper(variant, "ops", 1)
+    browser.get(stepper.save_html(tmp_path / f"{variant}.html").as_uri())
+    smallest = 99.0
+    for k in range(len(stepper)):
+        s = at_step(browser, k)
+        assert not s["missing"] and s["inside"] and sorted(s["current"]) == sorted(s["expected"]), (variant, k)
+        smallest = min(smallest, s["minPx"])
+        browser.execute_script("document.querySelector('[data-role=next]').click()")
+    assert smallest >= 11, (variant, smallest)
+    assert not [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]

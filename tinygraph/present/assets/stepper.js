@@ -125,6 +125,25 @@
     holder.appendChild(out);
   }
 
+  // the close-up's width in drawing units (as focus() lays it out), from the groups' boxes
+  function closeUpWidth(step) {
+    const f = step.focus, gap = 110;
+    const chain = function (ids) {
+      return ids.map(byId).filter(Boolean).reduce(function (w, g, i) { return w + g.getBBox().width + (i ? 22 : 0); }, 0);
+    };
+    const inputs = Math.max.apply(null, [0].concat(f.inputs.map(function (i) { return chain([i.v]); })));
+    const consumers = Math.max.apply(null, [0].concat(f.consumers.map(function (c) { return chain(c.v); })));
+    return 20 + inputs + chain(f.current) + consumers + (inputs ? gap : 0) + (consumers ? gap : 0);
+  }
+
+  // the numbers go below the close-up when beside it they would squeeze a step's labels under 11 px
+  function chooseLayout() {
+    page.classList.remove('wide');
+    const room = role('focus').clientWidth - 10;
+    const widest = Math.max.apply(null, data.steps.map(closeUpWidth));
+    if (widest * 1.25 > room) page.classList.add('wide');
+  }
+
   function neighbourhood() {
     let box = null;
     data.steps[k].current.forEach(function (id) {
@@ -179,6 +198,7 @@
     if (evt.key in moves) { show(moves[evt.key]); evt.preventDefault(); }
     else if (evt.key === ' ') { play(); evt.preventDefault(); }
   });
-  window.addEventListener('resize', function () { focus(); fitFrame(); });
+  window.addEventListener('resize', function () { chooseLayout(); focus(); fitFrame(); });
+  chooseLayout();
   show(k);
 })();
