@@ -281,7 +281,8 @@ def test_example_sizes_that_would_not_fit_are_refused_before_allocating(tmp_path
 @pytest.mark.parametrize("names", [["X.npy", "X.npy"], ["X", "X.npy"]])
 def test_duplicate_member_names_in_an_npz_are_refused(tmp_path, names):
     files = example(tmp_path)
-    X = np.load(files["inputs"])["X"]
+    with np.load(files["inputs"]) as archive:
+        X = archive["X"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)           # zipfile warns about the duplicate
         with zipfile.ZipFile(files["inputs"], "w") as archive:

@@ -12,6 +12,12 @@ def run(capsys, command, *argv):
     return code, out, err
 
 
+def load(path):
+    """An .npz file's arrays as a dict, the file closed again (an open one warns when collected)."""
+    with np.load(path) as archive:
+        return dict(archive)
+
+
 def test_gradients_cli_with_layers_writes_examples_and_computes_every_layers_gradients(tmp_path, capsys):
     code, out, _ = run(capsys, "gradients", "--variant", "gru", "--layers", "2", "--example", tmp_path)
     assert code == 0 and "layer2.W_nh" in out and "--layers 2" in out
@@ -19,7 +25,7 @@ def test_gradients_cli_with_layers_writes_examples_and_computes_every_layers_gra
     code, out, err = run(capsys, "gradients", "--variant", "gru", "--layers", "2", *argv, "--out", tmp_path / "g.npz")
     assert code == 0, err
     assert out.startswith("variant gru × 2 layers, loss mse = ")
-    grads = np.load(tmp_path / "g.npz")
+    grads = load(tmp_path / "g.npz")
     assert "layer1.W_rx" in grads and "layer2.H0" in grads and grads["X"].shape == (5, 2, 3)
     code, _, err = run(capsys, "gradients", "--variant", "gru", *argv)            # forgot --layers
     assert code == 2 and "holds 2 layers (layer1, layer2): add --layers 2" in err and len(err.splitlines()) == 1
@@ -42,7 +48,7 @@ def test_gradients_cli_from_torch_equals_the_same_numbers_given_as_params(tmp_pa
     code, _, err = run(capsys, "gradients", "--variant", "blog", "--layers", "2", "--params", tmp_path / "params.npz",
                        *data, "--out", tmp_path / "b.npz")
     assert code == 0, err
-    a, b = np.load(tmp_path / "a.npz"), np.load(tmp_path / "b.npz")
+    a, b = load(tmp_path / "a.npz"), load(tmp_path / "b.npz")
     assert sorted(a) == sorted(b)
     for key in a:
         np.testing.assert_array_equal(a[key], b[key])
@@ -65,7 +71,7 @@ def test_train_cli_trains_a_stacked_gru_and_starts_from_a_torch_model(tmp_path, 
                          "--seq-len", "4", "--no-progress", "--out", tmp_path / "a")
     assert code == 0, err
     assert out.startswith("adding/grux2 T=4 h=4")
-    saved = np.load(tmp_path / "a" / "parameters.npz")
+    saved = load(tmp_path / "a" / "parameters.npz")
     assert "layer2.W_nh" in saved and "W_y" in saved
     torch = pytest.importorskip("torch")
     torch.manual_seed(0)
@@ -75,7 +81,7 @@ def test_train_cli_trains_a_stacked_gru_and_starts_from_a_torch_model(tmp_path, 
                          "--no-progress", "--out", tmp_path / "b")
     assert code == 0, err
     assert out.startswith("adding/blogx2 T=4 h=5")
-    saved = np.load(tmp_path / "b" / "parameters.npz")
+    saved = load(tmp_path / "b" / "parameters.npz")
     np.testing.assert_array_equal(saved["layer2.W_fh"], net.weight_hh_l1.detach().numpy()[5:10].T.astype(np.float64))
     code, _, err = run(capsys, "train", "--from-torch", tmp_path / "model.pt", "--model", "gru", "--steps", "0")
     assert code == 2 and "--model gru does not match" in err and len(err.splitlines()) == 1
