@@ -29,7 +29,3 @@ class Exercise:
     def template(self):
         """The file a student starts from (the functions with blanks), relative to the root."""
         return Path("exercises") / "templates" / f"{self.name}.py"
-
-    @property
-    def quantities(self):
-        return [q for f in self.functions for q in f.returns]

@@ -14,7 +14,7 @@ import textwrap
 import traceback
 import unicodedata
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -192,9 +192,14 @@ def load(path, exercise):
     return module, ""
 
 
+def _frames(err, path):
+    """The traceback's frames in the student's file ``path``."""
+    return [f for f in traceback.extract_tb(err.__traceback__) if Path(f.filename).resolve() == path.resolve()]
+
+
 def _where(err, path):
     """``ValueError: message (file, line N: code)`` for the innermost frame in the student's file."""
-    frames = [f for f in traceback.extract_tb(err.__traceback__) if Path(f.filename).resolve() == path.resolve()]
+    frames = _frames(err, path)
     text = f"{type(err).__name__}: {err}"
     if frames:
         f = frames[-1]
@@ -218,8 +223,7 @@ def call(module, function, kwargs, path):
     except Exception as err:
         code = getattr(getattr(f, "__wrapped__", f), "__code__", None)
         path = Path(code.co_filename) if code is not None else path             # a notebook cell's too
-        frames = [fr for fr in traceback.extract_tb(err.__traceback__) if Path(fr.filename).resolve() == path.resolve()]
-        if not frames and isinstance(err, TypeError):
+        if not _frames(err, path) and isinstance(err, TypeError):
             return None, ("error", f"could not be called as {function.signature()}: {err}")
         return None, ("error", f"{function.called()} raised {_where(err, path)}")
 
@@ -333,4 +337,3 @@ class Case:
     inputs: dict
     truths: dict
     where: str = ""
-    extra: dict = field(default_factory=dict)
