@@ -330,3 +330,16 @@ def test_stacked_unrolled_view_is_a_grid_layers_up_time_across_each_memory_pipe_
 def svg_texts(svg):
     from test_diagrams import SVG
     return [t.text for t in svg.root.iter(f"{SVG}text") if t.text]
+
+
+def test_the_stepper_walks_a_stacked_gru_and_gives_backwards_gradients():
+    from tinygraph.notebook import Stepper
+    cell = make_cell("gru", 2, 3, num_layers=2, seed=0)
+    run = cell.unroll(np.random.default_rng(0).standard_normal((2, 1, 2)))
+    L = LOSSES["ce"](run.outputs[-1:], np.array([[1]]))
+    stepper = Stepper(L)
+    stepped = {key: stepper.gradient(p) for key, p in cell.parameters().items()}
+    tg.backward(L)
+    for key, p in cell.parameters().items():
+        np.testing.assert_allclose(stepped[key], p.grad, rtol=1e-12, atol=1e-15, err_msg=key)
+    assert "layer=2" in stepper.svg(len(stepper) - 1)
