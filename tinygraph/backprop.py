@@ -147,6 +147,8 @@ def backward_steps(root, grad=None, retain_grads=True, accumulate=True, create_g
     """
     if create_graph:
         return textbook_steps(root, _seed_node(root, grad), GRAPH, retain_grads, accumulate)
+    if modes.anomaly:               # checking every gradient for NaN/Inf: speed does not matter
+        return textbook_steps(root, _seed(root, grad), ARRAYS, retain_grads, accumulate)
     return fast_steps(root, _seed(root, grad), retain_grads, accumulate)
 
 
@@ -305,14 +307,13 @@ def fast_steps(root, seed, retain_grads=True, accumulate=True):
     """``textbook_steps`` on numpy arrays, made fast; the same steps, bit for bit.
 
     The speed-ups, all here: the gradient routing inlined; one- and two-input backward
-    calls spelled out; sums of three or more contributions added in place into an array
+    calls spelled out; no anomaly checks (anomaly mode takes the textbook path); sums of three or more contributions added in place into an array
     only this loop holds (``owned``: ids of the sums made here); steps built with
     ``tuple.__new__``; ``backward`` pauses the cyclic garbage collector around it.
     """
     order = topological_order(root)
     pending = {root: seed}
     owned = set()           # ids of pending sums made here: no one else sees them, add in place
-    anomaly = modes.anomaly
     assigned = modes.assignments
     index = 0
     for node in reversed(order):
@@ -328,10 +329,7 @@ def fast_steps(root, seed, retain_grads=True, accumulate=True):
             if node.stamp < assigned:       # something was assigned since node was built
                 _check_unchanged(node)
             inputs = node.inputs
-            if anomaly:
-                with np.errstate(all="ignore"):
-                    raw = op.backward(g, node.value, *[parent.value for parent in inputs])
-            elif len(inputs) == 1:
+            if len(inputs) == 1:
                 raw = op.backward(g, node.value, inputs[0].value)
             elif len(inputs) == 2:
                 raw = op.backward(g, node.value, inputs[0].value, inputs[1].value)
@@ -351,8 +349,6 @@ def fast_steps(root, seed, retain_grads=True, accumulate=True):
                 value = parent.value
                 if gi.dtype is not value.dtype or gi.shape != value.shape:
                     gi = _fit(node, parent, gi)
-                if anomaly:
-                    _check_finite(node, parent, gi)
                 gi.setflags(write=False)
                 sent.append(gi)
                 previous = pending.get(parent)
