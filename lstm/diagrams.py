@@ -14,7 +14,8 @@ Three views of every variant (blog, paper, peephole, rnn, gru), each a ``graphvi
   steps into rows (a slide), and with ``grads`` each step is shaded by the norm of the
   gradient of L with respect to its state, so vanishing shows on the picture.
 
-Every view draws the gates in one order, F, I, C_i, O (the order along the memory pipe),
+The cell and unrolled views draw the gates in one order, F, I, C_i, O (the order along the
+memory pipe; the ops view leaves the order of its gate clusters to Graphviz),
 the memory path (C, or the paper's s) in green and the hidden path (H, z_h, the RNN's h)
 in blue. ``grads=True`` overlays the backward pass of the loss L (cross-entropy of the
 last step's output only, so every label along the pipe shows how much of ∂L/∂C_T is left
@@ -337,22 +338,7 @@ def ops(source="blog", steps=1, grads=False, highlight=None, visited=None, edge_
                                      "loss L",
                                      GRADIENT_CAPTION if shows_grads else None),
                   **_overlay(grads, highlight, visited, edge_grads))
-    for step in ex.run.steps:               # the gates' outputs in one column, in the pipe's order
-        outputs = [dot.vertex_of(node).id for node in _gate_outputs(step, ex.variant)]
-        if len(outputs) > 1:
-            _same_rank(dot, outputs, ordered=True)
     return dot
-
-
-#: the gate outputs that share a column in a variant's ops view, in the pipe's order. Only
-#: BlogLSTM's four do: where the gate networks differ in length (peepholes, the paper's
-#: concatenations) a shared column pulls the outputs out of their clusters, so those
-#: views keep dot's order.
-_OPS_COLUMN = {"blog": ("F", "I", "C_i", "O")}
-
-
-def _gate_outputs(step, variant):
-    return [step[name] for name in _OPS_COLUMN.get(variant, ()) if name in step]
 
 
 def cell(source="blog", grads=False, highlight=None, visited=None, edge_grads=None):

@@ -306,12 +306,28 @@ def test_cell_and_unrolled_views_draw_the_gates_in_the_pipes_order(variant):
         assert all(left_of(pos, a, b) for a, b in zip(order, order[1:])), (variant, k)
 
 
-def test_ops_view_stacks_blogs_gates_in_the_pipes_order():
-    ex = diagrams.example("blog")
-    dot = diagrams.ops(ex)
-    pos = layout(dot)
-    ids = [dot.vertex_of(ex.run.steps[0][name]).id for name in ("F", "I", "C_i", "O")]
-    assert all(above(pos, a, b) for a, b in zip(ids, ids[1:]))
+def clusters(dot):
+    """scope path of a cluster ("t=1/forget gate") -> its box (x0, y0, x1, y1) in points, from dot -Tjson."""
+    import json
+    objects = json.loads(dot.pipe(format="json"))["objects"]
+    return {o["tooltip"]: tuple(float(v) for v in o["bb"].split(",")) for o in objects if "bb" in o and "nodes" in o}
+
+
+def inside(pos, box, a):
+    x, y = pos[a]
+    return box[0] <= x <= box[2] and box[1] <= y <= box[3]
+
+
+@pytest.mark.parametrize("steps, grads", [(1, False), (1, True), (2, False)])
+def test_ops_view_draws_each_gate_output_inside_its_gate_and_step(steps, grads):
+    ex = diagrams.example("blog", steps=steps)
+    dot = diagrams.ops(ex, grads=grads)
+    pos, boxes = layout(dot), clusters(dot)
+    for t, step in enumerate(ex.run.steps, start=1):
+        for name, gate in zip(("F", "I", "C_i", "O"), GATE_NAMES["blog"]):
+            vertex = dot.vertex_of(step[name]).id
+            assert inside(pos, boxes[f"t={t}"], vertex), (name, t)
+            assert inside(pos, boxes[f"t={t}/{gate}"], vertex), (name, t)
 
 
 @pytest.mark.parametrize("variant", ["blog", "peephole", "paper"])
