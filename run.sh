@@ -4,7 +4,8 @@
 #   bash run.sh test    set up and run the whole test suite (tests, notebooks, headless-browser tests)
 #   bash run.sh setup   only set up: .venv with the project and its test tools, Graphviz's dot, Chromium
 # Setting up needs Python >= 3.11; it installs Debian's python3-venv and graphviz with
-# apt-get when they are missing, and Debian's chromium and chromium-driver (as root, or through sudo).
+# apt-get when they are missing, and for the tests Debian's chromium and chromium-driver (as
+# root, or through sudo); the main command needs no browser.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -39,10 +40,6 @@ setup() {
     if ! command -v dot >/dev/null 2>&1; then
         apt_install graphviz
     fi
-    # the browser tests drive Debian's Chromium (tests/browser/)
-    if [ ! -x /usr/bin/chromium ] || ! command -v chromedriver >/dev/null 2>&1; then
-        apt_install chromium chromium-driver
-    fi
     if [ ! -x .venv/bin/python ]; then
         local py; py=$(find_python)
         if ! "$py" -m venv .venv 2>/dev/null; then
@@ -60,9 +57,16 @@ setup() {
     fi
 }
 
+setup_browser() {
+    # the browser tests drive Debian's Chromium (tests/browser/); the main command needs none
+    if [ ! -x /usr/bin/chromium ] || ! command -v chromedriver >/dev/null 2>&1; then
+        apt_install chromium chromium-driver
+    fi
+}
+
 case "${1:-}" in
-    setup) setup ;;
+    setup) setup; setup_browser ;;
     main)  setup; shift; exec .venv/bin/python -m lstm main --force "$@" ;;
-    test)  setup; shift; exec .venv/bin/python -m pytest -n 2 --doctest-modules --nbmake tests notebooks tinygraph lstm "$@" ;;
+    test)  setup; setup_browser; shift; exec .venv/bin/python -m pytest -n 2 --doctest-modules --nbmake tests notebooks tinygraph lstm "$@" ;;
     *) sed -n '2,7p' "$0"; exit 2 ;;
 esac
