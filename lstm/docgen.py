@@ -232,7 +232,8 @@ def vanishing_runs():
     lines = ["| model | lr | steps | seeds | held-out MSE after training (baseline 0.1667) | first eval < 10% of "
              "baseline | ratio at init | ratio after training |", "|---|---|---|---|---|---|---|---|"]
     for (variant, bias, lr, steps, seq_len), runs in groups.items():
-        name = ("VanillaRNN" if variant == "rnn" else "BlogLSTM, " + ("b_f ≈ 0" if bias is None else f"b_f = {bias:g}"))
+        name = {"rnn": "VanillaRNN", "gru": "GRU"}.get(variant) or "BlogLSTM, " + ("b_f ≈ 0" if bias is None
+                                                                                  else f"b_f = {bias:g}")
         if seq_len != 50:
             name += f", T = {seq_len} (control)"
         mse = ", ".join(f"{r['eval_after']:.4f}" for r in runs)
