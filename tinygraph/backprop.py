@@ -306,71 +306,70 @@ def _seed_node(root, grad):
 def fast_steps(root, seed, retain_grads=True, accumulate=True):
     """``textbook_steps`` on numpy arrays, made fast; the same steps, bit for bit.
 
-    The speed-ups, all here: the gradient routing inlined; one- and two-input backward
-    calls spelled out; no anomaly checks (anomaly mode takes the textbook path); sums of three or more contributions added in place into an array
-    only this loop holds (``owned``: ids of the sums made here); steps built with
-    ``tuple.__new__``; ``backward`` pauses the cyclic garbage collector around it.
+    The speed-ups, all here and in ``_send_fast``: the gradient routing inlined; one- and
+    two-input backward calls spelled out; no anomaly checks (anomaly mode takes the textbook
+    path); sums of three or more contributions added in place into an array only this loop
+    holds (``owned``: ids of the sums made here); steps built with ``tuple.__new__``;
+    ``backward`` pauses the cyclic garbage collector around it.
     """
-    order = topological_order(root)
     pending = {root: seed}
     owned = set()           # ids of pending sums made here: no one else sees them, add in place
-    assigned = modes.assignments
     index = 0
-    for node in reversed(order):
+    for node in reversed(topological_order(root)):
         g = pending.pop(node, None)
         if g is None:
             continue
         if owned:
             owned.discard(id(g))
         op = node.op
-        if op is None:
-            input_grads = ()
-        else:
-            if node.stamp < assigned:       # something was assigned since node was built
-                _check_unchanged(node)
-            inputs = node.inputs
-            if len(inputs) == 1:
-                raw = op.backward(g, node.value, inputs[0].value)
-            elif len(inputs) == 2:
-                raw = op.backward(g, node.value, inputs[0].value, inputs[1].value)
-            else:
-                raw = op.backward(g, node.value, *[parent.value for parent in inputs])
-            if raw is None or len(raw) != len(inputs):
-                raise _wrong_count(node, raw)
-            sent = []                   # what this node sends to each input, as the step shows it
-            for parent, gi in zip(inputs, raw):
-                if not parent.requires_grad:
-                    sent.append(None)
-                    continue
-                if gi is None:
-                    raise _missing(node, parent)
-                if type(gi) is not np.ndarray:      # numpy turns 0-d results into scalars
-                    gi = np.asarray(gi)
-                value = parent.value
-                if gi.dtype is not value.dtype or gi.shape != value.shape:
-                    gi = _fit(node, parent, gi)
-                gi.setflags(write=False)
-                sent.append(gi)
-                previous = pending.get(parent)
-                if previous is None:
-                    pending[parent] = gi
-                elif id(previous) in owned:
-                    previous += gi
-                else:
-                    total = previous + gi
-                    if type(total) is not np.ndarray:   # a sum of 0-d arrays is a numpy scalar
-                        total = np.asarray(total)
-                    owned.add(id(total))
-                    pending[parent] = total
-            input_grads = tuple(sent)
+        input_grads = () if op is None else _send_fast(node, op, g, pending, owned)
         g.setflags(write=False)
         if accumulate and (op is None or retain_grads):
-            if node.grad is None:
-                node.grad = g
-            else:
-                node.grad = ARRAYS.add(node.grad, g, node)
+            node.grad = g if node.grad is None else ARRAYS.add(node.grad, g, node)
         yield new_step(BackwardStep, (index, node, g, input_grads))
         index += 1
+
+
+def _send_fast(node, op, g, pending, owned):
+    """One node's turn on the fast path: its op's VJP, each input's part checked, made
+    read-only and added to what that input has received so far; returns the parts sent."""
+    if node.stamp < modes.assignments:      # something was assigned since node was built
+        _check_unchanged(node)
+    inputs = node.inputs
+    if len(inputs) == 1:
+        raw = op.backward(g, node.value, inputs[0].value)
+    elif len(inputs) == 2:
+        raw = op.backward(g, node.value, inputs[0].value, inputs[1].value)
+    else:
+        raw = op.backward(g, node.value, *[parent.value for parent in inputs])
+    if raw is None or len(raw) != len(inputs):
+        raise _wrong_count(node, raw)
+    sent = []                               # what this node sends to each input, as the step shows it
+    for parent, gi in zip(inputs, raw):
+        if not parent.requires_grad:
+            sent.append(None)
+            continue
+        if gi is None:
+            raise _missing(node, parent)
+        if type(gi) is not np.ndarray:      # numpy turns 0-d results into scalars
+            gi = np.asarray(gi)
+        value = parent.value
+        if gi.dtype is not value.dtype or gi.shape != value.shape:
+            gi = _fit(node, parent, gi)
+        gi.setflags(write=False)
+        sent.append(gi)
+        previous = pending.get(parent)
+        if previous is None:
+            pending[parent] = gi
+        elif id(previous) in owned:
+            previous += gi
+        else:
+            total = previous + gi
+            if type(total) is not np.ndarray:   # a sum of 0-d arrays is a numpy scalar
+                total = np.asarray(total)
+            owned.add(id(total))
+            pending[parent] = total
+    return tuple(sent)
 
 
 def backward(root, grad=None, retain_grads=True, create_graph=False):
