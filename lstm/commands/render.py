@@ -17,26 +17,12 @@ Examples:
   python -m lstm render --variant rnn --view unrolled --steps 20 --grads --format pdf
   python -m lstm render --view unrolled --steps 6 --grads --slide -o slide.png   # rows of two, ≤ 1920 px
 """
-import argparse
 import sys
 from pathlib import Path
 
-from . import files
+from . import DEFAULT_STEPS, files, whole_number_between
 
 HELP = "draw a variant's executed graph (ops, cell or unrolled view) as svg, png, pdf or dot"
-
-DEFAULT_STEPS = {"ops": 1, "cell": 1, "unrolled": 4}
-
-
-def _steps(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
-    if not 1 <= value <= 100:
-        raise argparse.ArgumentTypeError(f"must be between 1 and 100, got {value}")
-    return value
-
 
 def add_arguments(parser):
     from lstm.cells import VARIANTS
@@ -48,7 +34,7 @@ def add_arguments(parser):
     parser.add_argument("--view", default="cell", choices=list(VIEWS),
                         help="ops: every primitive op; cell: one cell as the memory pipe with valves; "
                              "unrolled: T cells side by side (default: cell)")
-    parser.add_argument("--steps", type=_steps, metavar="T",
+    parser.add_argument("--steps", type=whole_number_between(1, 100), metavar="T",
                         help="time steps to run and draw, 1-100 (default: 1 for ops, 4 for unrolled; "
                              "the cell view is always one step)")
     parser.add_argument("--grads", action="store_true",
@@ -63,19 +49,12 @@ def add_arguments(parser):
     parser.add_argument("-o", "--output", type=Path, metavar="FILE",
                         help="output file (default: VARIANT_VIEW.FORMAT, e.g. blog_cell.svg, "
                              "or VARIANT_unrolled_T.FORMAT)")
-    parser.add_argument("--layers", type=_layers, default=1, metavar="L",
+    parser.add_argument("--layers", type=whole_number_between(1, 8), default=1, metavar="L",
                         help="stack L layers of the cell (the unrolled view draws a grid: layers up, time across)")
     parser.add_argument("--from-torch", type=Path, metavar="MODEL_PT",
                         help="draw a trained model: a state_dict of nn.LSTM / nn.GRU / nn.RNN saved with torch.save "
                              "(read with weights_only=True; needs PyTorch); sets the variant and layers")
     files.add_force(parser)
-
-
-def _layers(text):
-    value = _steps(text)
-    if value > 8:
-        raise argparse.ArgumentTypeError(f"must be between 1 and 8, got {value}")
-    return value
 
 
 def _torch_model(args):

@@ -13,35 +13,21 @@ Examples:
   python -m lstm step --variant blog --view unrolled --steps 6 --frames scope -o blog.gif
   python -m lstm step --variant rnn --backward-graph -o rnn_backward.html
 """
-import argparse
 import sys
 from pathlib import Path
 
-from lstm.commands import files
+from lstm.commands import DEFAULT_STEPS, files, whole_number_between
 
 HELP = "write a self-contained HTML page (or an animated GIF) that steps through backward"
 
 FORMATS = ("html", "gif")
-DEFAULT_STEPS = {"ops": 1, "cell": 1, "unrolled": 4}
-
-
-def _steps(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
-    if not 1 <= value <= 50:
-        raise argparse.ArgumentTypeError(f"must be between 1 and 50, got {value}")
-    return value
-
-
 def add_arguments(parser):
     from lstm.cells import VARIANTS
     from lstm.diagrams import VIEWS
 
     parser.add_argument("--variant", default="blog", choices=list(VARIANTS),
                         help="which cell: blog (seed 001), paper (seed 000), peephole (seed 002) or rnn (default: blog)")
-    parser.add_argument("--steps", type=_steps, metavar="T",
+    parser.add_argument("--steps", type=whole_number_between(1, 50), metavar="T",
                         help="time steps to unroll, 1-50 (default: 1 for ops and cell, 4 for unrolled)")
     parser.add_argument("--view", default="ops", choices=list(VIEWS),
                         help="the drawing the steps are shown on: ops (every primitive op), cell (one cell as "
