@@ -8,7 +8,6 @@ call and timed separately so it is subtracted), the ratio, and how many nodes th
 backward graph adds.
 """
 import os
-import time
 
 for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(variable, "1")
@@ -16,6 +15,7 @@ for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 import numpy as np  # noqa: E402
 
 import tinygraph as tg  # noqa: E402
+from rounds import best_cpu_time as best  # noqa: E402  (benchmarks/rounds.py)
 from lstm.cells import BlogLSTM  # noqa: E402
 
 
@@ -33,16 +33,6 @@ def lstm(T, r, d, h):
         tg.zero_grad(list(cell.parameters().values()))
         return tg.stack(cell.unroll(X).outputs).sum()
     return forward
-
-
-def best(fn, number, rounds=7):
-    times = []
-    for _ in range(rounds):
-        start = time.process_time()
-        for _ in range(number):
-            fn()
-        times.append((time.process_time() - start) / number)
-    return min(times)
 
 
 def main():

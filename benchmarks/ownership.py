@@ -6,7 +6,6 @@ tg.tensor of a read-only one (used as it is), and the same for a constant in ``w
 Prints CPU time per call (best of 7 rounds) and the extra memory: one copy of the array.
 """
 import os
-import time
 
 for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(variable, "1")
@@ -14,16 +13,7 @@ for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 import numpy as np  # noqa: E402
 
 import tinygraph as tg  # noqa: E402
-
-
-def best(fn, number):
-    times = []
-    for _ in range(7):
-        start = time.process_time()
-        for _ in range(number):
-            fn()
-        times.append((time.process_time() - start) / number)
-    return min(times)
+from rounds import best_cpu_time as best  # noqa: E402  (benchmarks/rounds.py)
 
 
 def main():
