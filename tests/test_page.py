@@ -175,11 +175,24 @@ def test_step_command_writes_a_page(tmp_path, capsys):
     assert "wrote" in capsys.readouterr().out
 
 
+def test_step_command_steps_through_a_stacked_model_layer_by_layer(tmp_path, capsys):
+    from lstm import diagrams
+
+    out = tmp_path / "gru2.html"
+    assert main(["step", "--variant", "gru", "--layers", "2", "--view", "unrolled", "--steps", "2", "-o", str(out)]) == 0
+    ex = diagrams.example("gru", steps=2, num_layers=2)
+    backward = sum(1 for _ in tg.backward_steps(ex.loss, accumulate=False))
+    assert f"wrote {out} ({backward} backward steps of gru × 2 layers, unrolled view" in capsys.readouterr().out
+    text = out.read_text(encoding="utf-8")
+    assert f"step 1 of {backward}" in text and "layer=2" in text and "layer=1" in text
+
+
 @pytest.mark.parametrize("args, message", [
     (["-o", "x.txt"], "with a .html or .gif suffix"),
     (["-o", "x.gif", "--format", "html"], "ends in .gif but --format is html"),
     (["--view", "cell", "--steps", "3", "-o", "x.html"], "the cell view draws one step"),
     (["--frames", "scope", "-o", "x.html"], "--frames scope is for a gif"),
+    (["--view", "cell", "--layers", "2", "-o", "x.html"], "the cell view draws one cell"),
 ])
 def test_step_command_refuses_bad_options_in_one_line(tmp_path, capsys, monkeypatch, args, message):
     monkeypatch.chdir(tmp_path)

@@ -26,7 +26,10 @@ def add_arguments(parser):
     from lstm.diagrams import VIEWS
 
     parser.add_argument("--variant", default="blog", choices=list(VARIANTS),
-                        help="which cell: blog (seed 001), paper (seed 000), peephole (seed 002) or rnn (default: blog)")
+                        help="which cell: blog (seed 001), paper (seed 000), peephole (seed 002), rnn or gru "
+                             "(default: blog)")
+    parser.add_argument("--layers", type=whole_number_between(1, 8), default=1, metavar="L",
+                        help="stacked layers, 1-8: layer l's H_t is layer l+1's input (default: 1)")
     parser.add_argument("--steps", type=whole_number_between(1, 50), metavar="T",
                         help="time steps to unroll, 1-50 (default: 1 for ops and cell, 4 for unrolled)")
     parser.add_argument("--view", default="ops", choices=list(VIEWS),
@@ -54,6 +57,8 @@ def run(args):
         return _fail(f"-o {args.output}: say which format to write, with a .html or .gif suffix or --format")
     if suffix in FORMATS and suffix != fmt:
         return _fail(f"-o {args.output} ends in .{suffix} but --format is {fmt}; make them agree")
+    if args.view == "cell" and args.layers > 1:
+        return _fail(f"the cell view draws one cell; --layers {args.layers} is for the ops and unrolled views")
     if args.view == "cell" and args.steps not in (None, 1):
         return _fail(f"the cell view draws one step; --steps {args.steps} is for the ops and unrolled views")
     if args.backward_graph and args.view != "ops":
@@ -62,7 +67,7 @@ def run(args):
         return _fail("--frames scope is for a gif; a page shows every step")
     out = files.output(args.output, force=args.force)          # checked before any computing
     stepper = make_stepper(args.variant, args.view, args.steps or DEFAULT_STEPS[args.view], args.loss,
-                           backward_graph=args.backward_graph)
+                           backward_graph=args.backward_graph, num_layers=args.layers)
     if fmt == "html":
         out.write_text(stepper.page(title=_title(args, stepper)))
     else:
@@ -70,18 +75,19 @@ def run(args):
 
         out.write(lambda tmp: save_gif(stepper, tmp, per=args.frames))
     size = args.output.stat().st_size
-    print(f"wrote {args.output} ({len(stepper)} backward steps of {args.variant}, {args.view} view, "
+    layers = f" × {args.layers} layers" if args.layers > 1 else ""
+    print(f"wrote {args.output} ({len(stepper)} backward steps of {args.variant}{layers}, {args.view} view, "
           f"{size / 1e6:.2f} MB)")
     return 0
 
 
-def make_stepper(variant, view, steps, loss="ce", backward_graph=False):
-    """A Stepper over the backward pass of ``variant``'s example, drawn in ``view`` (or, with
-    ``backward_graph``, over the graph backward builds with create_graph=True)."""
+def make_stepper(variant, view, steps, loss="ce", backward_graph=False, num_layers=1):
+    """A Stepper over the backward pass of ``variant``'s example (``num_layers`` stacked), drawn
+    in ``view`` (or, with ``backward_graph``, over the graph backward builds with create_graph=True)."""
     from lstm import diagrams
     from tinygraph.present import Stepper
 
-    ex = diagrams.example(variant, steps=steps, loss=loss)
+    ex = diagrams.example(variant, steps=steps, loss=loss, num_layers=num_layers)
     if backward_graph:
         return Stepper(ex.loss, create_graph=True)
     if view == "ops":
