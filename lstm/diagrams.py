@@ -107,6 +107,12 @@ class Example:
     cell: object
     run: object
     loss: tg.Node
+    given: bool = False             # the cell came from the caller (e.g. a PyTorch model), not a seed
+
+    @property
+    def title(self):
+        """What the drawings are titled: the variant and its text, or "(given parameters)"."""
+        return _TITLES[self.variant].split(" (")[0] + " (given parameters)" if self.given else _TITLES[self.variant]
 
     @property
     def notation(self):
@@ -140,7 +146,8 @@ def example(variant="blog", steps=1, input_size=3, hidden_size=4, batch=2, seed=
     and sizes instead (``variant`` and the sizes are then read from it)."""
     if loss not in ("ce", "mse"):
         raise ValueError(f"diagrams: unknown loss {loss!r}; choose 'ce' or 'mse'")
-    if cell is not None:
+    given = cell is not None
+    if given:
         variant, input_size, hidden_size = variant_of(cell), cell.input_size, cell.hidden_size
     if variant not in VARIANTS:
         raise ValueError(f"diagrams: unknown variant {variant!r}; choose one of {list(VARIANTS)}")
@@ -160,8 +167,9 @@ def example(variant="blog", steps=1, input_size=3, hidden_size=4, batch=2, seed=
                for key, shape in cell.state_shapes(None if variant == "paper" else batch).items()}
     run = cell.unroll(inputs, initial_state=initial)
     if loss == "mse":
-        return Example(variant, cell, run, losses.mse(run.outputs[-1:], rng.normal(size=(1,) + run.outputs[-1].shape)))
-    return Example(variant, cell, run, losses.ce(run.outputs[-1:], targets))
+        return Example(variant, cell, run, losses.mse(run.outputs[-1:], rng.normal(size=(1,) + run.outputs[-1].shape)),
+                       given)
+    return Example(variant, cell, run, losses.ce(run.outputs[-1:], targets), given)
 
 
 def _layers(ex):
@@ -334,7 +342,7 @@ def ops(source="blog", steps=1, grads=False, highlight=None, visited=None, edge_
     T = len(ex.run.steps)
     shows_grads = grads or edge_grads is not None
     dot = tg.draw(ex.loss, rankdir=rankdir, legend=legend, vertex_attrs=vertex_attrs, edge_attrs=edge_attrs,
-                  graph_attrs=_label(f"{_TITLES[ex.variant]}{_layers(ex)}: every op, {T} step{'s' if T > 1 else ''}, "
+                  graph_attrs=_label(f"{ex.title}{_layers(ex)}: every op, {T} step{'s' if T > 1 else ''}, "
                                      "loss L",
                                      GRADIENT_CAPTION if shows_grads else None),
                   **_overlay(grads, highlight, visited, edge_grads))
@@ -380,7 +388,7 @@ def cell(source="blog", grads=False, highlight=None, visited=None, edge_grads=No
         return a
 
     def cluster_attrs(scope):
-        return ({"label": f"<<B>{_h(_TITLES[ex.variant])}</B>: one cell>", "labelloc": "b", "fontname": FONT}
+        return ({"label": f"<<B>{_h(ex.title)}</B>: one cell>", "labelloc": "b", "fontname": FONT}
                 if tg.step_of(scope) is not None else {})
 
     shows_grads = grads or edge_grads is not None
@@ -534,7 +542,7 @@ def unrolled(source="blog", steps=4, grads=False, highlight=None, visited=None, 
         return {"fontname": FONT, "style": "rounded,filled", "fillcolor": fill,
                 "label": f"<{_h(scope[-1])}   <FONT POINT-SIZE='10'>‖∂L/∂state‖ {norm:.2g}</FONT>>"}
 
-    title = f"{_TITLES[ex.variant]}{_layers(ex)} unrolled over {T} step{'s' if T > 1 else ''}"
+    title = f"{ex.title}{_layers(ex)} unrolled over {T} step{'s' if T > 1 else ''}"
     caption = None
     if grads or edge_grads is not None:
         caption = GRADIENT_CAPTION + ("; " + STEP_SHADE_CAPTION if shade else "")

@@ -438,3 +438,13 @@ def test_render_slide_writes_rows_of_two_at_most_1920_pixels_wide(tmp_path, caps
     assert int.from_bytes(out.read_bytes()[16:20], "big") <= 1920
     assert main(["render", "--view", "cell", "--slide", "-o", str(tmp_path / "c.png")]) == 2
     assert "--slide lays out the unrolled view" in capsys.readouterr().err
+
+
+def test_a_given_cell_is_titled_by_its_variant_not_by_a_seed():
+    from lstm.cells import make_cell
+
+    given = diagrams.example(cell=make_cell("gru", 3, 4, seed=5), steps=2)
+    assert given.title == "GRU (given parameters)"
+    for dot in (diagrams.unrolled(given), diagrams.ops(given)):
+        assert "GRU (given parameters)" in dot.source and "convention" not in dot.source
+    assert diagrams.example("blog").title == "BlogLSTM (seed 001)"
