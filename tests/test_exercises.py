@@ -110,6 +110,19 @@ def test_a_numpy_warning_in_the_students_code_is_an_error_with_its_line(tmp_path
     assert row.status == "error" and "FloatingPointError" in row.explain() and "line" in row.explain()
 
 
+def test_a_function_that_never_returns_is_stopped_and_said_in_words(tmp_path, monkeypatch):
+    from lstm.exercises import grader
+
+    monkeypatch.setattr(grader, "TIME_LIMIT", 0.2)
+    path = planted(tmp_path, "blog_step", "return C_t_bar * I\n",
+                   "while True:\n        try:\n            pass\n        except Exception:\n            pass\n")
+    report = exercises.grade("blog_step", path)
+    row = report.row("C_i_bar")
+    assert row.status == "slow"
+    assert row.explain() == "C_i_bar() did not return within 0.2 s; it was stopped (a loop that never ends?)"
+    assert [r.quantity.key for r in report.rows if not r.ok] == ["C_i_bar"]
+
+
 def test_a_missing_function_and_a_wrong_signature_are_said_in_words(tmp_path):
     path = planted(tmp_path, "blog_step", "def I_bar(C_t_bar, C_i):", "def I_bar_typo(C_t_bar, C_i):")
     assert exercises.grade("blog_step", path).row("I_bar").explain() == (

@@ -9,11 +9,14 @@ list of cases: for each case, the keyword arguments of every function and the tr
 of every quantity.
 """
 import importlib.util
+import signal
 import sys
 import textwrap
+import threading
 import traceback
 import unicodedata
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +24,10 @@ import numpy as np
 
 TOLERANCE = 1e-8
 """Largest relative error (float64) at which a quantity counts as right."""
+
+TIME_LIMIT = 10.0
+"""Seconds a student's function may take on one case before the grader stops it (a loop
+that never ends); the exercises' reference solutions take milliseconds."""
 
 
 class GradeError(Exception):
@@ -61,8 +68,8 @@ class Function:
 
 @dataclass
 class Row:
-    """One line of the report: ``status`` is "ok", "wrong", "shape", "error", "missing" or
-    "todo"; ``error`` the largest relative error over every case (None if not computed)."""
+    """One line of the report: ``status`` is "ok", "wrong", "shape", "error", "missing",
+    "todo" or "slow"; ``error`` the largest relative error over every case (None if not computed)."""
 
     quantity: Quantity
     status: str = "ok"
@@ -84,7 +91,7 @@ class Row:
 
 
 STATUS_WORDS = {"ok": "ok", "wrong": "wrong", "shape": "wrong shape", "error": "raised", "missing": "missing",
-                "todo": "not written", "not run": "not run"}
+                "todo": "not written", "not run": "not run", "slow": "too slow"}
 
 
 @dataclass
@@ -215,9 +222,12 @@ def call(module, function, kwargs, path):
         return None, ("missing", f"{path.name or 'the notebook'} has no function {function.signature()}")
     copies = {k: _copy(v) for k, v in kwargs.items()}
     try:
-        with warnings.catch_warnings(), np.errstate(all="raise"):
+        with _time_limit(TIME_LIMIT), warnings.catch_warnings(), np.errstate(all="raise"):
             warnings.simplefilter("error")
             return f(**copies), None
+    except _TooSlow:
+        return None, ("slow", f"{function.called()} did not return within {TIME_LIMIT:g} s; it was stopped "
+                              f"(a loop that never ends?)")
     except NotImplementedError:
         return None, ("todo", f"{function.signature()} is not written yet (it raises NotImplementedError)")
     except Exception as err:
@@ -226,6 +236,31 @@ def call(module, function, kwargs, path):
         if not _frames(err, path) and isinstance(err, TypeError):
             return None, ("error", f"could not be called as {function.signature()}: {err}")
         return None, ("error", f"{function.called()} raised {_where(err, path)}")
+
+
+class _TooSlow(BaseException):
+    """Raised into a student's function at the time limit (a BaseException, so that an
+    ``except Exception`` in the student's code does not swallow it)."""
+
+
+@contextmanager
+def _time_limit(seconds):
+    """Stop the code inside after ``seconds`` (with SIGALRM: only in the main thread of a
+    Unix process, which is where the command line and a notebook kernel run; elsewhere no limit)."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def stop(signum, frame):
+        raise _TooSlow
+
+    previous = signal.signal(signal.SIGALRM, stop)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def _copy(value):
