@@ -1,6 +1,7 @@
 """The stepper's self-contained page: one SVG restyled per step, MathML rules, nothing fetched,
 stable hooks; and `python -m lstm step`. (tests/browser/ drives the page in Chromium.)"""
 import html
+import io
 import json
 import re
 
@@ -228,6 +229,38 @@ def test_step_command_writes_a_gif_with_one_frame_per_step_1280_wide(tmp_path):
         gif.seek(1)
         second = gif.convert("RGB")
     assert ImageChops.difference(first, second).getbbox() is not None        # the red marker moved on
+
+
+def test_gif_frames_are_one_size_and_show_an_edge_label_only_once_backward_sent_along_it(monkeypatch):
+    from PIL import Image, ImageDraw
+
+    from lstm.commands.step import make_stepper
+    from tinygraph.present import animate
+    from tinygraph.present.page import page_data
+
+    stepper = make_stepper("rnn", "ops", 1)
+    drawing = stepper.overview()
+    picture = Image.open(io.BytesIO(animate._png(drawing))).convert("RGB")
+    boxes = {**animate._boxes(drawing, picture.size), **animate._label_boxes(drawing, picture.size)}
+    data = page_data(stepper, drawing, 0)
+    monkeypatch.setattr(animate, "_view", lambda Image, ImageDraw, marked, near: marked)   # the drawing as drawn,
+    monkeypatch.setattr(animate, "WIDTH", picture.width)                                  # whole
+
+    def label_colours(step, eid):
+        frame = animate._frame(Image, ImageDraw, picture, boxes, data, stepper, [step]).convert("RGB")
+        header = frame.height - picture.height
+        left, top, right, bottom = boxes["label of " + eid]
+        return len(frame.crop((int(left) + 2, int(top) + 2 + header, int(right) - 2, int(bottom) - 2 + header))
+                   .getcolors(4096))
+
+    late = [eid for eid, labels in data["labels"].items() if labels[0][0] > 0]
+    assert late and all("label of " + eid in boxes for eid in data["labels"])
+    for eid in late:
+        first_sent = data["labels"][eid][0][0]
+        assert label_colours(first_sent - 1, eid) == 1          # covered: one colour, no text
+        assert label_colours(len(stepper) - 1, eid) > 1          # the number is there
+    sizes = {frame.size for frame in animate._same_height(Image, [Image.new("RGB", (1280, h)) for h in (5, 9)])}
+    assert sizes == {(1280, 9)}
 
 
 def test_a_long_unroll_gets_one_frame_per_scope(tmp_path):

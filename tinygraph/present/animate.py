@@ -2,7 +2,8 @@
 
 The drawing is the stepper page's (the whole graph, the gradient norms of the whole backward
 pass on its edges), rendered once; each frame marks the current node in red, veils the nodes
-backward has not reached yet, and writes the step, the node and its rule above it. A drawing
+backward has not reached yet and the gradient labels of the edges it has not sent along yet
+(as the page hides them), and writes the step, the node and its rule above it. A drawing
 wider than the frame is shown at a legible scale around the current node, with the whole graph
 as a strip below it. Needs Pillow (``pip install pillow``; matplotlib brings it).
 """
@@ -25,12 +26,27 @@ def save_gif(stepper, path, per="step", duration=1400):
     drawing = stepper.overview()
     picture = Image.open(io.BytesIO(_png(drawing))).convert("RGB")
     boxes = _boxes(drawing, picture.size)
+    boxes.update(_label_boxes(drawing, picture.size))
     data = page_data(stepper, drawing, 0)
-    frames = [_frame(Image, ImageDraw, picture, boxes, data, stepper, group)
-              for group in _groups(stepper, per)]
+    frames = _same_height(Image, [_frame(Image, ImageDraw, picture, boxes, data, stepper, group)
+                                   for group in _groups(stepper, per)])
     frames[0].save(Path(path), format="GIF", save_all=True, append_images=frames[1:], duration=duration,
                    loop=0, optimize=True)
     return Path(path)
+
+
+def _same_height(Image, frames):
+    """Every frame on a white canvas of the tallest one's height: a GIF viewer keeps what a
+    shorter frame does not cover, which would leave the previous frame's bottom showing."""
+    height = max(frame.height for frame in frames)
+    padded = []
+    for frame in frames:
+        if frame.height < height:
+            canvas = Image.new("RGB", (frame.width, height), "white")
+            canvas.paste(frame.convert("RGB"), (0, 0))
+            frame = canvas.quantize(colors=96, method=Image.Quantize.MEDIANCUT)
+        padded.append(frame)
+    return padded
 
 
 def _pillow():
@@ -61,6 +77,37 @@ def _boxes(drawing, size):
             left, top = (x - w / 2 + pad) * DPI, (height * scale - y - h / 2 + pad) * DPI
             boxes[f"v_{parts[1]}"] = (left, top, left + w * DPI, top + h * DPI)
     return boxes
+
+
+def _label_boxes(drawing, size):
+    """``{"label of " + edge id: (left, top, right, bottom)}``: each edge label's box in the
+    PNG's pixels, from the text Graphviz placed (``dot -Tjson``; its points are 1/72 inch)."""
+    import json
+
+    head = drawing.pipe(format="plain", encoding="utf-8").split("\n", 1)[0].split()
+    scale, height = float(head[1]), float(head[3])
+    pad = (size[1] / DPI - height * scale) / 2
+    boxes = {}
+    for edge in json.loads(drawing.pipe(format="json")).get("edges", []):
+        ops = edge.get("_ldraw_", ())
+        font = next((op["size"] for op in ops if op["op"] == "F"), 9.0) / 72 * scale
+        for op in (op for op in ops if op["op"] == "T"):          # pt: the baseline's centre
+            x, y, w = op["pt"][0] / 72 * scale, op["pt"][1] / 72 * scale, op["width"] / 72 * scale
+            box = ((x - w / 2 + pad) * DPI - 1, (height * scale - y - 0.8 * font + pad) * DPI - 1,
+                   (x + w / 2 + pad) * DPI + 1, (height * scale - y + 0.2 * font + pad) * DPI + 1)
+            old = boxes.get("label of " + edge["id"], box)
+            boxes["label of " + edge["id"]] = (min(old[0], box[0]), min(old[1], box[1]),
+                                               max(old[2], box[2]), max(old[3], box[3]))
+    return boxes
+
+
+def _background(picture, box):
+    """The lightest colour of the ring just around ``box``: the cluster's fill or white (the
+    edge the label belongs to, and other text, are darker)."""
+    left, top, right, bottom = (int(round(v)) for v in box)
+    ring = [picture.getpixel((x, y)) for x in range(max(0, left - 2), min(picture.width, right + 3))
+            for y in (top - 2, bottom + 2) if 0 <= y < picture.height]
+    return max(ring, key=sum) if ring else (255, 255, 255)
 
 
 def _groups(stepper, per):
@@ -98,6 +145,10 @@ def _frame(Image, ImageDraw, picture, boxes, data, stepper, group):
     for vid, since in data["since"].items():
         if last < since and vid in boxes:
             pen.rectangle(boxes[vid], fill=VEIL)
+    for eid, labels in data["labels"].items():          # a gradient label shows once sent along
+        if last < labels[0][0] and "label of " + eid in boxes:
+            box = boxes["label of " + eid]
+            pen.rectangle(box, fill=_background(picture, box) + (255,))
     current = [boxes[v] for i in group for v in data["steps"][i]["current"] if v in boxes]
     near = current or [boxes[v] for i in group for v in _neighbours(data["steps"][i]) if v in boxes]
     for box in current:
