@@ -241,7 +241,7 @@ def test_gif_frames_are_one_size_and_show_an_edge_label_only_once_backward_sent_
     stepper = make_stepper("rnn", "ops", 1)
     drawing = stepper.overview()
     picture = Image.open(io.BytesIO(animate._png(drawing))).convert("RGB")
-    boxes = {**animate._boxes(drawing, picture.size), **animate._label_boxes(drawing, picture.size)}
+    boxes = animate._boxes(drawing, picture.size)
     data = page_data(stepper, drawing, 0)
     monkeypatch.setattr(animate, "_view", lambda Image, ImageDraw, marked, near: marked)   # the drawing as drawn,
     monkeypatch.setattr(animate, "WIDTH", picture.width)                                  # whole

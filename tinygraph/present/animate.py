@@ -26,7 +26,6 @@ def save_gif(stepper, path, per="step", duration=1400):
     drawing = stepper.overview()
     picture = Image.open(io.BytesIO(_png(drawing))).convert("RGB")
     boxes = _boxes(drawing, picture.size)
-    boxes.update(_label_boxes(drawing, picture.size))
     data = page_data(stepper, drawing, 0)
     frames = _same_height(Image, [_frame(Image, ImageDraw, picture, boxes, data, stepper, group)
                                    for group in _groups(stepper, per)])
@@ -64,12 +63,13 @@ def _png(drawing):
 
 
 def _boxes(drawing, size):
-    """``{svg id: (left, top, right, bottom)}`` in the PNG's pixels, from Graphviz's layout."""
+    """``{svg id: (left, top, right, bottom)}`` of every node, and ``{"label of " + edge id:
+    ...}`` of every edge label, in the PNG's pixels, from Graphviz's layout."""
     lines = drawing.pipe(format="plain", encoding="utf-8").splitlines()
     head = lines[0].split()
     scale, height = float(head[1]), float(head[3])
     pad = (size[1] / DPI - height * scale) / 2              # the drawing's margin, in inches
-    boxes = {}
+    boxes = _label_boxes(drawing, scale, height, pad)
     for line in lines:
         parts = line.split()
         if parts and parts[0] == "node":
@@ -79,14 +79,12 @@ def _boxes(drawing, size):
     return boxes
 
 
-def _label_boxes(drawing, size):
+def _label_boxes(drawing, scale, height, pad):
     """``{"label of " + edge id: (left, top, right, bottom)}``: each edge label's box in the
-    PNG's pixels, from the text Graphviz placed (``dot -Tjson``; its points are 1/72 inch)."""
+    PNG's pixels, from the text Graphviz placed (``dot -Tjson``; its points are 1/72 inch),
+    with the layout's ``scale``, ``height`` and ``pad`` (inches) that ``_boxes`` read."""
     import json
 
-    head = drawing.pipe(format="plain", encoding="utf-8").split("\n", 1)[0].split()
-    scale, height = float(head[1]), float(head[3])
-    pad = (size[1] / DPI - height * scale) / 2
     boxes = {}
     for edge in json.loads(drawing.pipe(format="json")).get("edges", []):
         ops = edge.get("_ldraw_", ())
