@@ -69,24 +69,72 @@ def test_every_step_names_groups_and_edges_that_exist_in_the_svg(page):
         assert len(focus["consumers"]) == len(stepper.details(i).incoming)      # every consumer, once per use
         if node.op is not None:
             assert len(focus["inputs"]) == len({id(p) for p in node.inputs})
-    assert set(data["since"]) <= ids and set(data["labels"]) <= ids
+    assert set(data["since"]) <= ids and set(data["edges"]) <= ids
 
 
-def test_edge_labels_appear_when_backward_sends_along_them_and_end_as_the_final_norms(page):
-    stepper, text = page
-    data = page_data(text)
-    drawing = stepper.overview()
-    final = stepper.edge_grads(len(stepper) - 1)
-    for k, edge in enumerate(drawing.edges):
-        changes = data["labels"].get(f"e_{k}")
-        sent = [final[(edge.node, c)] for c in edge.consumers if (edge.node, c) in final]
-        if not sent:
-            assert changes is None
-            continue
-        steps = [i for i, _ in changes]
-        assert steps == sorted(steps) and steps[0] >= data["edgeSince"].get(f"e_{k}", 0)
-        norm = np.linalg.norm(sum(sent[1:], sent[0]))
-        assert changes[-1][1].split()[0].replace("−", "-") == f"{norm:.3g}"
+def known_at(changes, k):
+    """What an edge shows at step k: its last change at or before k (None: nothing sent yet)."""
+    return next((c for c in reversed(changes or []) if c[0] <= k), None)
+
+
+def sent_norms(stepper, drawing):
+    """``{(step, edge index): ‖sum sent along the edge up to that step‖}``, from Stepper.edge_grads."""
+    norms = {}
+    for k in range(len(stepper)):
+        sent = stepper.edge_grads(k)
+        for e, edge in enumerate(drawing.edges):
+            parts = [sent[(edge.node, c)] for c in edge.consumers if (edge.node, c) in sent]
+            if parts:
+                norms[k, e] = float(np.linalg.norm(sum(parts[1:], parts[0])))
+    return norms
+
+
+@pytest.fixture(scope="module", params=["default", "cell"])
+def walk(request):
+    """A stepper, its overview and its page data: notebook 03's two-step BlogLSTM on tinygraph.draw,
+    and the blog's cell view (its H_t-1 junction edge adds up four parts)."""
+    from lstm.commands.step import make_stepper
+
+    stepper = Stepper(two_step_blog()) if request.param == "default" else make_stepper("blog", "cell", 1)
+    text = stepper.page()
+    return stepper, stepper.overview(), page_data(text), text
+
+
+def test_an_edge_shows_nothing_until_backward_sends_along_it_then_the_sum_sent_so_far(walk):
+    stepper, drawing, data, _ = walk
+    norms = sent_norms(stepper, drawing)
+    partial = 0
+    for k in range(len(stepper)):
+        for e in range(len(drawing.edges)):
+            shown = known_at(data["edges"].get(f"e_{e}"), k)
+            if (k, e) not in norms:
+                assert shown is None, (k, e)                  # not sent yet: no label, no width
+                continue
+            assert shown is not None and shown[3] == pytest.approx(norms[k, e], rel=1e-12), (k, e)
+            assert shown[1].split()[0].replace("−", "-") == f"{norms[k, e]:.3g}"
+            partial += norms[k, e] != norms[len(stepper) - 1, e]
+    assert partial > 0                                         # some steps show a sum in progress
+
+
+def test_edge_widths_use_one_log_scale_for_the_whole_walk_and_the_page_says_which(walk):
+    stepper, drawing, data, text = walk
+    norms = sent_norms(stepper, drawing)
+    low, high = min(n for n in norms.values() if n > 0), max(norms.values())
+    assert data["scale"] == {"low": pytest.approx(low), "high": pytest.approx(high)}
+    for changes in data["edges"].values():
+        for _, _, width, norm in changes:
+            expected = 0.6 + 4.4 * (np.log10(norm) - np.log10(low)) / (np.log10(high) - np.log10(low)) if norm else 0.6
+            assert width == pytest.approx(expected, abs=0.006)
+    legend = re.search(r'<span data-role="width-legend">(.*?)</span>', text).group(1)
+    assert f"thinnest {low:.2g}" in legend and f"thickest {high:.3g}" in legend and "every step" in legend
+
+
+def test_a_record_hides_its_gradient_until_backward_reaches_it():
+    from tinygraph.draw import GRAD_FONT
+    from tinygraph.present.page import asset
+
+    css = asset("stepper.css")           # records write their gradient in GRAD_FONT
+    assert f'.node.pending text[fill="{GRAD_FONT.lower()}" i]' in css and ".grad-unknown text" in css
 
 
 def test_nodes_are_faded_until_backward_reaches_them(page):
@@ -253,10 +301,10 @@ def test_gif_frames_are_one_size_and_show_an_edge_label_only_once_backward_sent_
         return len(frame.crop((int(left) + 2, int(top) + 2 + header, int(right) - 2, int(bottom) - 2 + header))
                    .getcolors(4096))
 
-    late = [eid for eid, labels in data["labels"].items() if labels[0][0] > 0]
-    assert late and all("label of " + eid in boxes for eid in data["labels"])
+    late = [eid for eid, labels in data["edges"].items() if labels[0][0] > 0]
+    assert late and all("label of " + eid in boxes for eid in data["edges"])
     for eid in late:
-        first_sent = data["labels"][eid][0][0]
+        first_sent = data["edges"][eid][0][0]
         assert label_colours(first_sent - 1, eid) == 1          # covered: one colour, no text
         assert label_colours(len(stepper) - 1, eid) > 1          # the number is there
     sizes = {frame.size for frame in animate._same_height(Image, [Image.new("RGB", (1280, h)) for h in (5, 9)])}

@@ -143,7 +143,7 @@ def _frame(Image, ImageDraw, picture, boxes, data, stepper, group):
     for vid, since in data["since"].items():
         if last < since and vid in boxes:
             pen.rectangle(boxes[vid], fill=VEIL)
-    for eid, labels in data["labels"].items():          # a gradient label shows once sent along
+    for eid, labels in data["edges"].items():           # a gradient label shows once sent along
         if last < labels[0][0] and "label of " + eid in boxes:
             box = boxes["label of " + eid]
             pen.rectangle(box, fill=_background(picture, box) + (255,))

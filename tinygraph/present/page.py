@@ -2,8 +2,9 @@
 
 One SVG of the whole graph (drawn once, with the gradient norms of the whole backward pass
 on its edges) is restyled at every step by a small script: the current node's group gets
-the class ``current``, nodes backward has not reached yet are faded, edge labels appear as
-gradients are sent. A close-up shows the current node with its inputs and its consumers at
+the class ``current``, nodes backward has not reached yet are faded, and an edge shows its
+gradient (label and width) only from the step backward sends along it, as the sum sent so far,
+its width on one log scale for the whole walk. A close-up shows the current node with its inputs and its consumers at
 a legible size (copies of their groups in the same SVG). The step's numbers and its rule
 are pre-rendered HTML and MathML. Stable hooks for scripts and tests: the title element
 ``[data-role=step-title]`` reads "step k of N"; buttons ``prev``, ``next``, ``play``; the
@@ -11,11 +12,12 @@ slider ``slider`` counts from 1 like the title.
 """
 import html
 import json
+import math
 from importlib import resources
 
 import numpy as np
 
-from ..draw import edge_text, grad_norm, zoom_script
+from ..draw import Overlay, edge_text, grad_norm, zoom_script
 from .latex import located_name, node_name, shape_text
 
 _ASSETS = resources.files(__package__) / "assets"
@@ -59,7 +61,8 @@ def stepper_page(stepper, start=0, title=None):
 <div class="numbers" data-role="numbers"></div>
 </div>
 <div class="whole-bar"><b>the whole graph</b> <span class="hint">(red: this step; grey, dashed: not
-reached yet; edges: ‖gradient‖ sent so far; click to zoom, drag to move)</span>
+reached yet; edges: ‖gradient‖ sent so far, <span data-role="width-legend">{html.escape(width_legend(data["scale"]))}</span>;
+click to zoom, drag to move)</span>
 <button type="button" data-role="whole">see the whole</button>
 <label><input type="checkbox" data-role="follow" checked> follow the current node</label></div>
 <div class="overview tg-zoom" data-role="overview">{svg_text(drawing)}</div>
@@ -80,7 +83,9 @@ def inline_frame(page, height=900):
 
 def page_data(stepper, drawing, start):
     """What the page's script needs, as JSON-ready data: per step the highlighted groups and
-    edges, the close-up and the numbers; per group and edge the step it is reached at."""
+    edges, the close-up and the numbers; per group and edge the step it is reached at; per
+    edge what it shows from each step its gradient changes on (``edges``), on one width
+    scale for the whole walk (``scale``)."""
     never = len(stepper.steps)
     vertices = [v for v in drawing.vertices if v.kind != "junction"]
     def reached(nodes):
@@ -90,25 +95,42 @@ def page_data(stepper, drawing, start):
              for v in vertices if any(n.requires_grad for n in v.nodes)}
     edge_ids = {id(e): f"e_{k}" for k, e in enumerate(drawing.edges)}
     edge_since = {edge_ids[id(e)]: reached([e.node, *e.consumers]) for e in drawing.edges if e.node.requires_grad}
+    edges, scale = _edges_sent(stepper, drawing, edge_ids)
     return {"start": start, "steps": [_step_data(stepper, drawing, i, vertices, edge_ids) for i in range(never)],
-            "since": since, "edgeSince": edge_since, "labels": _edge_labels(stepper, drawing, edge_ids)}
+            "since": since, "edgeSince": edge_since, "edges": edges, "scale": scale}
 
 
-def _edge_labels(stepper, drawing, edge_ids):
-    """``{edge id: [[step, label], ...]}``: each edge's label from the step its gradient changes."""
+def _edges_sent(stepper, drawing, edge_ids):
+    """``{edge id: [[step, label, width, norm], ...]}``: what each edge shows from each step its
+    gradient changes on (a sum in progress shows its partial value), and the scale of the widths:
+    ``{"low": norm, "high": norm}``, the smallest and largest nonzero norm any edge shows at any
+    step, drawn 0.6 and 5 points wide (log scale), so widths compare across steps."""
     carried = {}
     for edge in drawing.edges:
         for consumer in edge.consumers:
             carried.setdefault((edge.node, consumer), []).append(edge)
-    sums, labels = {}, {}
+    sums, norms = {}, {}
     for i, step in enumerate(stepper.steps):
         for parent, g in zip(step.node.inputs, step.input_grads):
             if g is None:
                 continue
             for edge in carried.get((parent, step.node), ()):
                 sums[id(edge)] = sums[id(edge)] + g if id(edge) in sums else np.asarray(g)
-                labels.setdefault(edge_ids[id(edge)], []).append([i, edge_text(edge, grad_norm(sums[id(edge)]))])
-    return labels
+                norms.setdefault(id(edge), []).append((i, grad_norm(sums[id(edge)])))
+    shown = [n for changes in norms.values() for _, n in changes if n > 0]
+    low, high = (min(shown), max(shown)) if shown else (1.0, 1.0)
+    width = Overlay(scale=(math.log10(low), math.log10(high))).width
+    edges = {edge_ids[id(e)]: [[i, edge_text(e, n), round(width(n), 2), n] for i, n in norms[id(e)]]
+             for e in drawing.edges if id(e) in norms}
+    return edges, {"low": low, "high": high}
+
+
+def width_legend(scale):
+    """The caption of the edge widths: which norms the thinnest and thickest edges carry."""
+    if scale["low"] == scale["high"]:
+        return f"every edge width the same: one nonzero ‖gradient‖ ({scale['low']:.3g})"
+    return (f"width: ‖gradient‖ on one log scale for every step, thinnest {scale['low']:.2g}, "
+            f"thickest {scale['high']:.3g}")
 
 
 def _step_data(stepper, drawing, i, vertices, edge_ids):

@@ -17,13 +17,21 @@
     svg.querySelectorAll('.current, .lit').forEach(function (el) { el.classList.remove('current', 'lit'); });
     Object.keys(data.since).forEach(function (id) { mark(id, 'pending', k < data.since[id]); });
     Object.keys(data.edgeSince).forEach(function (id) { mark(id, 'pending', k < data.edgeSince[id]); });
-    Object.keys(data.labels).forEach(function (id) {
-      const edge = byId(id), label = edge && edge.querySelector('text');
-      if (!label) return;
-      let text = null;
-      data.labels[id].forEach(function (change) { if (change[0] <= k) text = change[1]; });
-      label.classList.toggle('unsent', text === null);
-      if (text !== null) label.textContent = text;
+    const lit = {};
+    step.lit.forEach(function (id) { lit[id] = true; });
+    Object.keys(data.edges).forEach(function (id) {
+      const edge = byId(id);
+      if (!edge) return;
+      let now = null;                            // [step, label, width, norm] known at step k
+      data.edges[id].forEach(function (change) { if (change[0] <= k) now = change; });
+      edge.classList.toggle('unsent', now === null);
+      const label = edge.querySelector('text');
+      if (label && now) label.textContent = now[1];
+      const width = now === null ? '' : String(lit[id] ? Math.max(3, now[2]) : now[2]);
+      edge.querySelectorAll('path, polygon').forEach(function (el) {
+        el.style.strokeWidth = width;            // inline: over the drawing's final width
+        if (el.tagName === 'path') el.style.strokeDasharray = now !== null && now[3] === 0 ? '5,2' : '';
+      });
     });
     step.current.forEach(function (id) { mark(id, 'current', true); });
     step.lit.forEach(function (id) { mark(id, 'lit', true); });
@@ -35,6 +43,7 @@
     const box = g.getBBox(), copy = g.cloneNode(true);
     copy.removeAttribute('id');
     copy.classList.remove('pending');
+    copy.classList.toggle('grad-unknown', g.classList.contains('pending'));
     copy.setAttribute('data-of', id);
     copy.querySelectorAll('[id]').forEach(function (el) { el.removeAttribute('id'); });
     return {g: copy, box: box};
