@@ -279,34 +279,139 @@ def test_step_command_writes_a_gif_with_one_frame_per_step_1280_wide(tmp_path):
     assert ImageChops.difference(first, second).getbbox() is not None        # the red marker moved on
 
 
-def test_gif_frames_are_one_size_and_show_an_edge_label_only_once_backward_sent_along_it(monkeypatch):
+@pytest.fixture(scope="module")
+def gif_cell():
+    """The blog's cell view as the GIF draws it: its picture, layout and page data, and a
+    function that draws one step's frame at full scale (no window, no header)."""
     from PIL import Image, ImageDraw
 
     from lstm.commands.step import make_stepper
     from tinygraph.present import animate
     from tinygraph.present.page import page_data
 
-    stepper = make_stepper("rnn", "ops", 1)
+    stepper = make_stepper("blog", "cell", 1)
     drawing = stepper.overview()
-    picture = Image.open(io.BytesIO(animate._png(drawing))).convert("RGB")
-    boxes = animate._boxes(drawing, picture.size)
     data = page_data(stepper, drawing, 0)
-    monkeypatch.setattr(animate, "_view", lambda Image, ImageDraw, marked, near: marked)   # the drawing as drawn,
-    monkeypatch.setattr(animate, "WIDTH", picture.width)                                  # whole
+    picture = Image.open(io.BytesIO(animate._png(drawing, hide=animate.redrawn(data)))).convert("RGB")
+    layout = animate.read_layout(drawing, picture.size)
 
-    def label_colours(step, eid):
-        frame = animate._frame(Image, ImageDraw, picture, boxes, data, stepper, [step]).convert("RGB")
-        header = frame.height - picture.height
-        left, top, right, bottom = boxes["label of " + eid]
-        return len(frame.crop((int(left) + 2, int(top) + 2 + header, int(right) - 2, int(bottom) - 2 + header))
-                   .getcolors(4096))
+    def frame(step):
+        saved = animate._view, animate.WIDTH
+        animate._view, animate.WIDTH = (lambda Image, ImageDraw, marked, near: marked), picture.width
+        try:
+            image = animate._frame(Image, ImageDraw, picture, layout, data, stepper, [step]).convert("RGB")
+        finally:
+            animate._view, animate.WIDTH = saved
+        return image.crop((0, image.height - picture.height, picture.width, image.height))
 
-    late = [eid for eid, labels in data["edges"].items() if labels[0][0] > 0]
-    assert late and all("label of " + eid in boxes for eid in data["edges"])
-    for eid in late:
-        first_sent = data["edges"][eid][0][0]
-        assert label_colours(first_sent - 1, eid) == 1          # covered: one colour, no text
-        assert label_colours(len(stepper) - 1, eid) > 1          # the number is there
+    frame.picture = picture
+    return stepper, drawing, data, layout, frame
+
+
+def ink_near(image, point, colour, radius=7):
+    """How many pixels within ``radius`` of ``point`` are close to ``colour``."""
+    x0, y0 = (int(round(v)) for v in point)
+    return sum(1 for x in range(x0 - radius, x0 + radius + 1) for y in range(y0 - radius, y0 + radius + 1)
+               if 0 <= x < image.width and 0 <= y < image.height and (x - x0) ** 2 + (y - y0) ** 2 <= radius ** 2
+               and sum(abs(a - b) for a, b in zip(image.getpixel((x, y)), colour)) < 60)
+
+
+def label_reads(image, shape, text):
+    """How far the frame's label area is from ``text`` drawn there on a blank background (0: the same)."""
+    from PIL import ImageChops, ImageDraw
+
+    from tinygraph.present.animate import _font
+
+    x, y, anchor, size, ink = shape.label
+    font = _font(size)
+    box = [int(v) for v in ImageDraw.Draw(image).textbbox((x, y), "0.00000", font=font, anchor=anchor)]
+    box = (box[0] - 1, box[1] - 1, box[2] + 1, box[3] + 1)
+    crop = image.crop(box)
+    blank = crop.copy()
+    pen = ImageDraw.Draw(blank)
+    pen.rectangle((0, 0, *blank.size), fill=image.getpixel((box[0], box[1])))
+    pen.text((x - box[0], y - box[1]), text, font=font, fill=ink, anchor=anchor)
+    diff = ImageChops.difference(crop, blank).convert("L")
+    return sum(count * value for count, value in diff.getcolors(256)) / 255
+
+
+def test_the_gif_draws_the_page_layout_with_the_changing_edges_left_out():
+    from tinygraph.present import animate
+
+    stepper = Stepper(two_step_blog())
+    drawing = stepper.overview()
+    hidden = drawing.copy()
+    hidden.body = [animate._transparent(line) if animate._edge_id(line) else line for line in hidden.body]
+    def positions(dot):                       # every node's box, every edge's points and label place
+        lines = [line.split() for line in dot.pipe(format="plain", encoding="utf-8").splitlines()]
+        return [words[:-2] if words[0] == "edge" else words for words in lines]   # not its style, colour
+
+    assert positions(hidden) == positions(drawing)
+    assert sum("color=transparent" in line for line in hidden.body) == len(drawing.edges)
+
+
+def test_each_gif_frame_shows_an_edge_as_the_page_does_grey_then_the_sum_sent_so_far(gif_cell):
+    from tinygraph.present.animate import GREY, RED, edge_look
+
+    stepper, drawing, data, layout, frame = gif_cell
+    eid, changes = max(data["edges"].items(), key=lambda item: len(item[1]))     # H_t-1's four parts
+    shape = layout.edges[eid]
+    middle = shape.line[len(shape.line) // 2]
+    assert len(changes) >= 3 and changes[0][1] != changes[-1][1]
+    before = frame(changes[0][0] - 1)
+    assert edge_look(shape, changes, False, False, changes[0][0] - 1) == (GREY, 1.0, True, None)
+    assert ink_near(before, middle, shape.colour) == 0                          # not its colour: grey
+    assert label_reads(before, shape, "") < label_reads(before, shape, changes[0][1]) / 4    # and no number
+    for step, label, width, _ in changes:
+        lit = eid in data["steps"][step]["lit"]
+        colour, drawn, _, text = edge_look(shape, changes, False, lit, step)
+        assert text == label and drawn == (max(3, width) if lit else width) and (colour == RED) == lit
+    first, final = frame(changes[0][0]), frame(len(stepper) - 1)
+    assert ink_near(first, middle, shape.colour) > 10
+    assert label_reads(first, shape, changes[0][1]) < label_reads(first, shape, changes[-1][1]) / 2
+    assert label_reads(final, shape, changes[-1][1]) < label_reads(final, shape, changes[0][1]) / 2
+
+
+def test_gif_edge_widths_follow_the_norms_on_one_scale(gif_cell):
+    stepper, drawing, data, layout, frame = gif_cell
+    last = len(stepper) - 1
+    final = frame(last)
+    ends = {eid: changes[-1] for eid, changes in data["edges"].items()
+            if eid not in data["steps"][last]["lit"] and len(layout.edges[eid].line) > 8}
+    thin = min(ends, key=lambda e: ends[e][3])
+    thick = max(ends, key=lambda e: ends[e][3])
+    assert ends[thick][2] - ends[thin][2] > 2                                   # points apart on the scale
+
+    def coverage(eid, radius=5):            # how much of a disc at the edge's middle its colour covers
+        shape = layout.edges[eid]
+        x0, y0 = (int(round(v)) for v in shape.line[len(shape.line) // 2])
+        total = 0.0
+        for x in range(x0 - radius, x0 + radius + 1):
+            for y in range(y0 - radius, y0 + radius + 1):
+                if (x - x0) ** 2 + (y - y0) ** 2 <= radius ** 2:
+                    seen, under = final.getpixel((x, y)), frame.picture.getpixel((x, y))   # under: without the edge
+                    full = sum(abs(a - b) for a, b in zip(under, shape.colour))
+                    total += max(0.0, 1 - sum(abs(a - b) for a, b in zip(seen, shape.colour)) / full) if full else 0
+        return total
+
+    assert coverage(thick) > 3 * coverage(thin) > 0
+
+
+def test_a_gif_frame_hides_a_records_gradient_until_backward_reaches_it(gif_cell):
+    stepper, drawing, data, layout, frame = gif_cell
+    vid, (fill, rows) = max(layout.grad_rows.items(), key=lambda item: data["since"].get(item[0], 0))
+    since = data["since"][vid]
+    assert since > 0 and rows
+    box = tuple(int(v) for v in rows[0])
+    assert len(frame(since - 1).crop(box).getcolors(4096)) == 1                # covered: no text
+    assert len(frame(since).crop(box).getcolors(4096)) > 1
+
+
+def test_gif_frames_are_one_size():
+    from PIL import Image
+
+    from tinygraph.present import animate
+
     sizes = {frame.size for frame in animate._same_height(Image, [Image.new("RGB", (1280, h)) for h in (5, 9)])}
     assert sizes == {(1280, 9)}
 

@@ -1,22 +1,29 @@
 """Backward as an animated GIF: one frame per step (or per scope), readable at 1280 px wide.
 
-The drawing is the stepper page's (the whole graph, the gradient norms of the whole backward
-pass on its edges), rendered once; each frame marks the current node in red, veils the nodes
-backward has not reached yet and the gradient labels of the edges it has not sent along yet
-(as the page hides them), and writes the step, the node and its rule above it. A drawing
-wider than the frame is shown at a legible scale around the current node, with the whole graph
-as a strip below it. Needs Pillow (``pip install pillow``; matplotlib brings it).
+Each frame shows what the stepper page shows at its step. The drawing is the page's (the whole
+graph), rendered once without the edges that change; each frame draws those edges again from
+Graphviz's layout: an edge backward has not sent along yet grey, dashed and unlabelled, then
+the norm of the sum sent so far at its width on the page's one scale for the whole walk, the
+current node's edges red. The current node is boxed in red, the nodes not reached yet are
+veiled (a record's gradient row hidden), and the step, the node and its rule are written
+above. A drawing wider than the frame is shown at a legible scale around the current node,
+with the whole graph as a strip below it. Needs Pillow (``pip install pillow``; matplotlib
+brings it).
 """
 import io
+import json
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .latex import located_name, plain_rule, shape_text
-from .page import page_data
+from .page import page_data, width_legend
 
 WIDTH = 1280
 DPI = 96                 # 1.33 px per point: 9-point labels are 12 px tall
 FONTS = ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "DejaVuSans.ttf")
-RED, VEIL = (214, 39, 40), (255, 255, 255, 170)
+RED, VEIL, GREY = (214, 39, 40), (255, 255, 255, 170), (176, 176, 176)
+GRAD_ROW = "#b2182b"     # tinygraph.draw's GRAD_FONT: the colour of a record's gradient row
+SMOOTH = 3               # edges are drawn 3× larger and shrunk: smooth, like Graphviz's own lines
 
 
 def save_gif(stepper, path, per="step", duration=1400):
@@ -24,10 +31,10 @@ def save_gif(stepper, path, per="step", duration=1400):
     step, ``"scope"`` one per run of steps in the same outermost scope (a time step, the loss)."""
     Image, ImageDraw = _pillow()
     drawing = stepper.overview()
-    picture = Image.open(io.BytesIO(_png(drawing))).convert("RGB")
-    boxes = _boxes(drawing, picture.size)
     data = page_data(stepper, drawing, 0)
-    frames = _same_height(Image, [_frame(Image, ImageDraw, picture, boxes, data, stepper, group)
+    picture = Image.open(io.BytesIO(_png(drawing, hide=redrawn(data)))).convert("RGB")
+    layout = read_layout(drawing, picture.size)
+    frames = _same_height(Image, [_frame(Image, ImageDraw, picture, layout, data, stepper, group)
                                    for group in _groups(stepper, per)])
     frames[0].save(Path(path), format="GIF", save_all=True, append_images=frames[1:], duration=duration,
                    loop=0, optimize=True)
@@ -56,56 +63,163 @@ def _pillow():
     return Image, ImageDraw
 
 
-def _png(drawing):
+def redrawn(data):
+    """The edges every frame draws itself: those that carry a gradient or are ever lit."""
+    return set(data["edges"]) | set(data["edgeSince"]) | {e for step in data["steps"] for e in step["lit"]}
+
+
+def _png(drawing, hide=()):
+    """The drawing as a PNG at ``DPI``, the edges in ``hide`` (ids) in transparent ink: they keep
+    their place in the layout, and each frame draws them as they are at its step."""
     dot = drawing.copy()
     dot.attr("graph", dpi=str(DPI))
+    if hide:
+        dot.body = [_transparent(line) if _edge_id(line) in hide else line for line in dot.body]
     return dot.pipe(format="png")
 
 
-def _boxes(drawing, size):
-    """``{svg id: (left, top, right, bottom)}`` of every node, and ``{"label of " + edge id:
-    ...}`` of every edge label, in the PNG's pixels, from Graphviz's layout."""
+def _edge_id(line):
+    """The id of the edge a DOT statement declares (``... id=e_4 ...``), or None."""
+    if "->" not in line and "--" not in line:
+        return None
+    for word in line.replace("[", " ").replace("]", " ").split():
+        if word.startswith("id="):
+            return word[3:].strip('"')
+    return None
+
+
+def _transparent(line):
+    body = line.rstrip()                  # the later of two settings of an attribute wins
+    return body[:-1] + " color=transparent fontcolor=transparent]\n" if body.endswith("]") else line
+
+
+@dataclass
+class EdgeShape:
+    """An edge as Graphviz laid it out, in the PNG's pixels: its line, its arrowheads, its own
+    colour, width (points) and dashes, and where its label's text goes."""
+
+    line: list
+    heads: list = field(default_factory=list)
+    colour: tuple = (85, 85, 85)
+    width: float = 1.0
+    dashed: bool = False
+    label: tuple = None                  # (x, baseline y, anchor, size in px, colour)
+
+
+@dataclass
+class Layout:
+    """Where things are in the PNG: node boxes (``boxes``), edges (``edges``), the gradient rows
+    of records (``grad_rows``: node id -> (its fill colour, the rows' boxes)), and pixels per point."""
+
+    boxes: dict
+    edges: dict
+    grad_rows: dict
+    px: float
+
+
+def read_layout(drawing, size):
+    """The layout of ``drawing`` in the pixels of its PNG of ``size``: node boxes from Graphviz's
+    plain output, edges and text from its JSON output (points: 1/72 inch)."""
     lines = drawing.pipe(format="plain", encoding="utf-8").splitlines()
     head = lines[0].split()
     scale, height = float(head[1]), float(head[3])
     pad = (size[1] / DPI - height * scale) / 2              # the drawing's margin, in inches
-    boxes = _label_boxes(drawing, scale, height, pad)
+
+    def at(x, y):                                           # a point of the JSON output, in pixels
+        return (x / 72 * scale + pad) * DPI, (height * scale - y / 72 * scale + pad) * DPI
+
+    boxes = {}
     for line in lines:
         parts = line.split()
         if parts and parts[0] == "node":
             x, y, w, h = (float(v) * scale for v in parts[2:6])
             left, top = (x - w / 2 + pad) * DPI, (height * scale - y - h / 2 + pad) * DPI
             boxes[f"v_{parts[1]}"] = (left, top, left + w * DPI, top + h * DPI)
+    layout = json.loads(drawing.pipe(format="json"))
+    px = scale * DPI / 72
+    edges = {e["id"]: _edge_shape(e, at, px) for e in layout.get("edges", ()) if "id" in e}
+    rows = {o["id"]: (_fill(o), _grad_rows(o.get("_ldraw_", ()), at, px)) for o in layout.get("objects", ())
+            if "id" in o}
+    return Layout(boxes, edges, {k: v for k, v in rows.items() if v[1]}, px)
+
+
+def _fill(node):
+    """A node's fill colour (white if it has none)."""
+    fills = [op["color"] for op in node.get("_draw_", ()) if op["op"] == "C"]
+    return _rgb(fills[-1]) if fills else (255, 255, 255)
+
+
+def _edge_shape(edge, at, px):
+    shape = EdgeShape(line=[])
+    for op in edge.get("_draw_", ()):
+        if op["op"] == "b":
+            shape.line += _bezier([at(*p) for p in op["points"]])
+        elif op["op"] == "c":
+            shape.colour = _rgb(op["color"])
+        elif op["op"] == "S" and op["style"].startswith("setlinewidth("):
+            shape.width = float(op["style"][13:-1])
+        elif op["op"] == "S" and op["style"] == "dashed":
+            shape.dashed = True
+    shape.heads = [[at(*p) for p in op["points"]] for key in ("_hdraw_", "_tdraw_")
+                   for op in edge.get(key, ()) if op["op"] in "Pp"]
+    font, colour = 9.0, (0, 0, 0)
+    for op in edge.get("_ldraw_", ()):
+        if op["op"] == "F":
+            font = op["size"]
+        elif op["op"] == "c":
+            colour = _rgb(op["color"])
+        elif op["op"] == "T" and shape.label is None:
+            anchor = {"l": "ls", "r": "rs"}.get(op["align"], "ms")
+            shape.label = (*at(*op["pt"]), anchor, max(1, round(font * px)), colour)
+    return shape
+
+
+def _grad_rows(ops, at, px):
+    """The boxes of a node's text drawn in the gradient rows' colour."""
+    boxes, font, colour = [], 9.0, None
+    for op in ops:
+        if op["op"] == "F":
+            font = op["size"]
+        elif op["op"] == "c":
+            colour = op["color"].lower()
+        elif op["op"] == "T" and colour == GRAD_ROW:
+            (x, y), w = at(*op["pt"]), op["width"] * px
+            left = {"l": x, "r": x - w}.get(op["align"], x - w / 2)
+            boxes.append((left - 1, y - 0.8 * font * px - 1, left + w + 1, y + 0.25 * font * px + 1))
     return boxes
 
 
-def _label_boxes(drawing, scale, height, pad):
-    """``{"label of " + edge id: (left, top, right, bottom)}``: each edge label's box in the
-    PNG's pixels, from the text Graphviz placed (``dot -Tjson``; its points are 1/72 inch),
-    with the layout's ``scale``, ``height`` and ``pad`` (inches) that ``_boxes`` read."""
-    import json
-
-    boxes = {}
-    for edge in json.loads(drawing.pipe(format="json")).get("edges", []):
-        ops = edge.get("_ldraw_", ())
-        font = next((op["size"] for op in ops if op["op"] == "F"), 9.0) / 72 * scale
-        for op in (op for op in ops if op["op"] == "T"):          # pt: the baseline's centre
-            x, y, w = op["pt"][0] / 72 * scale, op["pt"][1] / 72 * scale, op["width"] / 72 * scale
-            box = ((x - w / 2 + pad) * DPI - 1, (height * scale - y - 0.8 * font + pad) * DPI - 1,
-                   (x + w / 2 + pad) * DPI + 1, (height * scale - y + 0.2 * font + pad) * DPI + 1)
-            old = boxes.get("label of " + edge["id"], box)
-            boxes["label of " + edge["id"]] = (min(old[0], box[0]), min(old[1], box[1]),
-                                               max(old[2], box[2]), max(old[3], box[3]))
-    return boxes
+def _bezier(points, pieces=12):
+    """A cubic B-spline as Graphviz writes it (p0, then three points per piece) as a polyline."""
+    out = [points[0]]
+    for i in range(0, len(points) - 3, 3):
+        p0, p1, p2, p3 = points[i:i + 4]
+        for k in range(1, pieces + 1):
+            t = k / pieces
+            a, b, c, d = (1 - t) ** 3, 3 * t * (1 - t) ** 2, 3 * t * t * (1 - t), t ** 3
+            out.append((a * p0[0] + b * p1[0] + c * p2[0] + d * p3[0], a * p0[1] + b * p1[1] + c * p2[1] + d * p3[1]))
+    return out
 
 
-def _background(picture, box):
-    """The lightest colour of the ring just around ``box``: the cluster's fill or white (the
-    edge the label belongs to, and other text, are darker)."""
-    left, top, right, bottom = (int(round(v)) for v in box)
-    ring = [picture.getpixel((x, y)) for x in range(max(0, left - 2), min(picture.width, right + 3))
-            for y in (top - 2, bottom + 2) if 0 <= y < picture.height]
-    return max(ring, key=sum) if ring else (255, 255, 255)
+def _rgb(colour):
+    colour = colour.lstrip("#")
+    return tuple(int(colour[i:i + 2], 16) for i in (0, 2, 4)) if len(colour) >= 6 else (0, 0, 0)
+
+
+def edge_look(shape, changes, pending, lit, k):
+    """What an edge shows at step ``k``, as the page shows it: ``(colour, width in points,
+    dashed, label)``. ``changes`` are the page's ``[step, label, width, norm]`` for the edge
+    (None: it carries no gradient), ``pending``: backward has not reached it, ``lit``: an
+    edge of the current node."""
+    now = next((c for c in reversed(changes or ()) if c[0] <= k), None)
+    if pending or (changes and now is None):
+        return GREY, 1.0, True, None                       # not sent yet: nothing of its gradient
+    colour, width, dashed, label = shape.colour, shape.width, shape.dashed, None
+    if now is not None:
+        width, dashed, label = now[2], now[3] == 0, now[1]        # a zero gradient: dashed
+    if lit:
+        colour, width = RED, max(3.0, width)
+    return colour, width, dashed, label
 
 
 def _groups(stepper, per):
@@ -135,29 +249,89 @@ def _font(size):
     return ImageFont.load_default(size)
 
 
-def _frame(Image, ImageDraw, picture, boxes, data, stepper, group):
+def _frame(Image, ImageDraw, picture, layout, data, stepper, group):
     last = group[-1]
-    marked = picture.convert("RGBA")
+    boxes = layout.boxes
+    marked = picture.copy()
+    pen = ImageDraw.Draw(marked)
+    for vid, (fill, rows) in layout.grad_rows.items():     # a gradient not complete yet is not shown
+        if last < data["since"].get(vid, 0):
+            for box in rows:
+                pen.rectangle(box, fill=fill)
+    lit = set(data["steps"][last]["lit"])                  # as the page at the frame's last step
+    for eid in redrawn(data):
+        if eid in layout.edges:
+            pending = last < data["edgeSince"].get(eid, 0)
+            _draw_edge(Image, ImageDraw, marked, layout, eid,
+                       edge_look(layout.edges[eid], data["edges"].get(eid), pending, eid in lit, last))
+    marked = marked.convert("RGBA")
     veil = Image.new("RGBA", marked.size, (0, 0, 0, 0))
     pen = ImageDraw.Draw(veil)
     for vid, since in data["since"].items():
         if last < since and vid in boxes:
             pen.rectangle(boxes[vid], fill=VEIL)
-    for eid, labels in data["edges"].items():           # a gradient label shows once sent along
-        if last < labels[0][0] and "label of " + eid in boxes:
-            box = boxes["label of " + eid]
-            pen.rectangle(box, fill=_background(picture, box) + (255,))
     current = [boxes[v] for i in group for v in data["steps"][i]["current"] if v in boxes]
     near = current or [boxes[v] for i in group for v in _neighbours(data["steps"][i]) if v in boxes]
     for box in current:
         pen.rounded_rectangle(_grow(box, 5), radius=8, outline=RED + (255,), width=5)
     marked = Image.alpha_composite(marked, veil).convert("RGB")
-    header = _header(Image, ImageDraw, stepper, group)
+    header = _header(Image, ImageDraw, stepper, group, data["scale"])
     view = _view(Image, ImageDraw, marked, near)
     frame = Image.new("RGB", (WIDTH, header.height + view.height), "white")
     frame.paste(header, (0, 0))
     frame.paste(view, (0, header.height))
     return frame.quantize(colors=96, method=Image.Quantize.MEDIANCUT)
+
+
+def _draw_edge(Image, ImageDraw, picture, layout, eid, look):
+    """Draw an edge as ``look`` says (see ``edge_look``) onto ``picture``: its line and arrowheads
+    through a mask drawn ``SMOOTH`` times larger and shrunk, then its label."""
+    colour, width, dashed, label = look
+    shape = layout.edges[eid]
+    points = shape.line + [p for head in shape.heads for p in head]
+    if points:
+        grow = width * layout.px + 2
+        left, top = int(min(x for x, _ in points) - grow), int(min(y for _, y in points) - grow)
+        right, bottom = int(max(x for x, _ in points) + grow) + 1, int(max(y for _, y in points) + grow) + 1
+        mask = Image.new("L", ((right - left) * SMOOTH, (bottom - top) * SMOOTH), 0)
+        pen = ImageDraw.Draw(mask)
+        def big(p):
+            return ((p[0] - left) * SMOOTH, (p[1] - top) * SMOOTH)
+        line = [big(p) for p in shape.line]
+        dash = (5 * layout.px * SMOOTH, 2 * layout.px * SMOOTH) if dashed else None
+        for piece in _dashes(line, dash):
+            pen.line(piece, fill=255, width=max(1, round(width * layout.px * SMOOTH)), joint="curve")
+        for head in shape.heads:
+            pen.polygon([big(p) for p in head], fill=255)
+        mask = mask.resize((right - left, bottom - top), Image.BOX)
+        picture.paste(colour, (left, top, right, bottom), mask)
+    if label and shape.label:
+        x, y, anchor, size, ink = shape.label
+        ImageDraw.Draw(picture).text((x, y), label, font=_font(size), fill=ink, anchor=anchor)
+
+
+def _dashes(line, dash):
+    """``line`` cut into dashes of ``dash = (on, off)`` lengths (None: the whole line)."""
+    if dash is None or len(line) < 2:
+        return [line]
+    on, off = dash
+    pieces, piece, left, drawing = [], [line[0]], on, True
+    for (x0, y0), (x1, y1) in zip(line, line[1:]):
+        length = ((x1 - x0) ** 2 + (y1 - y0) ** 2) ** 0.5
+        done = 0.0
+        while length - done > left:
+            done += left
+            t = done / length
+            point = (x0 + (x1 - x0) * t, y0 + (y1 - y0) * t)
+            if drawing:
+                pieces.append(piece + [point])
+            piece, drawing = [point], not drawing
+            left = on if drawing else off
+        left -= length - done
+        piece.append((x1, y1))
+    if drawing and len(piece) > 1:
+        pieces.append(piece)
+    return pieces
 
 
 def _neighbours(step):
@@ -171,8 +345,9 @@ def _grow(box, by):
     return (box[0] - by, box[1] - by, box[2] + by, box[3] + by)
 
 
-def _header(Image, ImageDraw, stepper, group):
-    """The step (or the scope's steps), the node and its rule, as lines of text."""
+def _header(Image, ImageDraw, stepper, group, scale):
+    """The step (or the scope's steps), the node and its rule, and what the edges show, as
+    lines of text."""
     first, last = group[0], group[-1]
     details = stepper.details(last)
     node = details.node
@@ -186,6 +361,7 @@ def _header(Image, ImageDraw, stepper, group):
                      "outside any scope")
         title = f"steps {first + 1}-{last + 1} of {len(stepper)}:  backward through {where}"
         lines = [f"{len(group)} nodes, last {located_name(node)}: ‖∂L/∂·‖ = {_norm(details.grad)}"]
+    lines += _wrap("edges: ‖gradient‖ sent so far (grey, dashed: not yet); " + width_legend(scale), 110)
     big, small = _font(26), _font(19)
     height = 20 + 34 + 27 * len(lines) + 10
     image = Image.new("RGB", (WIDTH, height), "white")

@@ -30,7 +30,7 @@
       const width = now === null ? '' : String(lit[id] ? Math.max(3, now[2]) : now[2]);
       edge.querySelectorAll('path, polygon').forEach(function (el) {
         el.style.strokeWidth = width;            // inline: over the drawing's final width
-        if (el.tagName === 'path') el.style.strokeDasharray = now !== null && now[3] === 0 ? '5,2' : '';
+        if (el.tagName === 'path') el.style.strokeDasharray = now === null ? '' : (now[3] === 0 ? '5,2' : 'none');
       });
     });
     step.current.forEach(function (id) { mark(id, 'current', true); });
