@@ -268,7 +268,8 @@ def test_bad_names_are_refused_with_the_choices():
 
 GATE_NAMES = {"blog": ["forget gate", "input gate", "new memory", "output gate"],
               "peephole": ["forget gate", "input gate", "new memory", "output gate"],
-              "paper": ["forget gate", "input gate", "input value", "output gate"]}
+              "paper": ["forget gate", "input gate", "input value", "output gate"],
+              "gru": ["update gate", "reset gate", "hidden to candidate", "candidate"]}
 
 
 def layout(dot):
@@ -318,16 +319,29 @@ def inside(pos, box, a):
     return box[0] <= x <= box[2] and box[1] <= y <= box[3]
 
 
-@pytest.mark.parametrize("steps, grads", [(1, False), (1, True), (2, False)])
-def test_ops_view_draws_each_gate_output_inside_its_gate_and_step(steps, grads):
-    ex = diagrams.example("blog", steps=steps)
+@pytest.mark.parametrize("grads", [False, True])
+@pytest.mark.parametrize("steps", [1, 2, 3])
+@pytest.mark.parametrize("variant", ["blog", "peephole", "paper", "gru"])
+def test_ops_view_stacks_the_gates_in_the_pipes_order_each_output_inside_its_gate_and_step(variant, steps, grads):
+    ex = diagrams.example(variant, steps=steps)
     dot = diagrams.ops(ex, grads=grads)
     pos, boxes = layout(dot), clusters(dot)
     for t, step in enumerate(ex.run.steps, start=1):
-        for name, gate in zip(("F", "I", "C_i", "O"), GATE_NAMES["blog"]):
+        bands = [boxes[f"t={t}/{gate}"] for gate in GATE_NAMES[variant]]
+        for upper, lower in zip(bands, bands[1:]):             # (x0, y0, x1, y1), y growing upwards
+            assert upper[1] > lower[3], f"{variant} t={t}: {GATE_NAMES[variant]} not one below the other"
+        for name, gate in zip(GATES[variant], GATE_NAMES[variant]):
             vertex = dot.vertex_of(step[name]).id
             assert inside(pos, boxes[f"t={t}"], vertex), (name, t)
             assert inside(pos, boxes[f"t={t}/{gate}"], vertex), (name, t)
+
+
+def test_ops_view_of_a_stack_stacks_each_layers_gates_in_the_pipes_order():
+    ex = diagrams.example("blog", steps=2, num_layers=2)
+    boxes = clusters(diagrams.ops(ex))
+    for scope in ("layer=1/t=1", "layer=1/t=2", "layer=2/t=1", "layer=2/t=2"):
+        bands = [boxes[f"{scope}/{gate}"] for gate in GATE_NAMES["blog"]]
+        assert all(upper[1] > lower[3] for upper, lower in zip(bands, bands[1:])), scope
 
 
 @pytest.mark.parametrize("variant", ["blog", "peephole", "paper"])

@@ -52,7 +52,9 @@ diagrams.cell("blog")
 # %% [markdown]
 # The **ops view** opens every box: each gate is two matrix products (`X W_*x`, `H W_*h`), two
 # additions and an activation. The names are the equation's (`X W_fx + H W_fh + b_f` is the
-# forget gate's pre-activation). At the right, the loss $L$ (cross-entropy of $H_t$).
+# forget gate's pre-activation). The gates lie one below the other in the pipe's order, F, I, C_i,
+# O, each valve beside its gate, and the memory pipe runs down beside them. At the bottom, the
+# loss $L$ (cross-entropy of $H_t$).
 
 # %%
 diagrams.ops("blog")
