@@ -44,6 +44,23 @@ def test_the_textbook_backward_and_the_fast_path_agree_bit_for_bit(recipe):
         assert len(sent_fast) == len(sent_slow) and all(map(_identical, sent_fast, sent_slow)), node
 
 
+@settings(max_examples=100)
+@given(recipes())
+def test_backward_without_steps_keeps_the_textbook_gradients_read_only(recipe):
+    # tg.backward runs the fast path with steps=False: it builds no steps and freezes only
+    # the gradients it keeps in .grad; they must still be the textbook's, bit for bit
+    leaves_, steps = recipe
+    for retain_grads in (False, True):
+        nodes, loss = build(leaves_, steps)
+        tg.backward(loss, retain_grads=retain_grads)
+        expected = {s.node: s.grad for s in tg.textbook_steps(loss, np.ones_like(loss.value), accumulate=False)}
+        for node in tg.topological_order(loss, needs_grad_only=False):
+            if node in expected and (retain_grads or node.op is None):
+                assert _identical(node.grad, expected[node]) and not node.grad.flags.writeable, node
+            else:
+                assert node.grad is None, node
+
+
 def test_backward_steps_runs_the_fast_path_and_create_graph_the_textbook_one():
     x = tg.parameter([1.0, 2.0])
     y = (x * x).sum()

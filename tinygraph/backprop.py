@@ -134,7 +134,7 @@ def _missing(node, parent):
                       f"gradient for input {parent.label()!r}, which needs one")
 
 
-def backward_steps(root, grad=None, retain_grads=True, accumulate=True, create_graph=False):
+def backward_steps(root, grad=None, retain_grads=True, accumulate=True, create_graph=False, steps=True):
     """Run backward from ``root`` one node at a time, yielding a ``BackwardStep`` each.
 
     Every node that takes a gradient (parameters and what is computed from them) gets
@@ -144,12 +144,13 @@ def backward_steps(root, grad=None, retain_grads=True, accumulate=True, create_g
     ``retain_grads=False`` only leaves keep theirs (less memory during training).
     Gradients (``step.grad``, ``step.input_grads``, ``node.grad``) are read-only arrays,
     like values. With ``create_graph`` they are Nodes instead (see ``textbook_steps``).
+    ``steps=False`` runs the same backward without yielding the steps (``backward`` does).
     """
     if create_graph:
         return textbook_steps(root, _seed_node(root, grad), GRAPH, retain_grads, accumulate)
     if modes.anomaly:               # checking every gradient for NaN/Inf: speed does not matter
         return textbook_steps(root, _seed(root, grad), ARRAYS, retain_grads, accumulate)
-    return fast_steps(root, _seed(root, grad), retain_grads, accumulate)
+    return fast_steps(root, _seed(root, grad), retain_grads, accumulate, steps)
 
 
 def textbook_steps(root, seed, arithmetic=None, retain_grads=True, accumulate=True):
@@ -303,14 +304,16 @@ def _seed_node(root, grad):
         return tensor(_seed(root, grad), name=_bar_name(root))
 
 
-def fast_steps(root, seed, retain_grads=True, accumulate=True):
+def fast_steps(root, seed, retain_grads=True, accumulate=True, steps=True):
     """``textbook_steps`` on numpy arrays, made fast; the same steps, bit for bit.
 
     The speed-ups, all here and in ``_send_fast``: the gradient routing inlined; one- and
     two-input backward calls spelled out; no anomaly checks (anomaly mode takes the textbook
     path); sums of three or more contributions added in place into an array only this loop
-    holds (``owned``: ids of the sums made here); steps built with ``tuple.__new__``;
-    ``backward`` pauses the cyclic garbage collector around it.
+    holds (``owned``: ids of the sums made here); steps built with ``tuple.__new__``. With
+    ``steps=False`` (what ``backward`` asks for) no steps are built, and only the gradients
+    kept in ``.grad`` are made read-only: the others are seen by no one. ``backward`` pauses
+    the cyclic garbage collector around it.
     """
     pending = {root: seed}
     owned = set()           # ids of pending sums made here: no one else sees them, add in place
@@ -320,19 +323,23 @@ def fast_steps(root, seed, retain_grads=True, accumulate=True):
         if g is None:
             continue
         if owned:
-            owned.discard(id(g))
+            owned.discard(id(g))            # complete now: no more adding in place
         op = node.op
-        input_grads = () if op is None else _send_fast(node, op, g, pending, owned)
-        g.setflags(write=False)
-        if accumulate and (op is None or retain_grads):
+        keep = accumulate and (op is None or retain_grads)
+        if steps or keep:                   # handed out: read-only, like every value
+            g.setflags(write=False)
+        input_grads = () if op is None else _send_fast(node, op, g, pending, owned, steps)
+        if keep:
             node.grad = g if node.grad is None else ARRAYS.add(node.grad, g, node)
-        yield new_step(BackwardStep, (index, node, g, input_grads))
-        index += 1
+        if steps:
+            yield new_step(BackwardStep, (index, node, g, input_grads))
+            index += 1
 
 
-def _send_fast(node, op, g, pending, owned):
-    """One node's turn on the fast path: its op's VJP, each input's part checked, made
-    read-only and added to what that input has received so far; returns the parts sent."""
+def _send_fast(node, op, g, pending, owned, steps):
+    """One node's turn on the fast path: its op's VJP, each input's part checked and added
+    to what that input has received so far. With ``steps`` the parts are returned for the
+    step to show, read-only; without, no one sees them."""
     if node.stamp < modes.assignments:      # something was assigned since node was built
         _check_unchanged(node)
     inputs = node.inputs
@@ -356,7 +363,8 @@ def _send_fast(node, op, g, pending, owned):
         value = parent.value
         if gi.dtype is not value.dtype or gi.shape != value.shape:
             gi = _fit(node, parent, gi)
-        gi.setflags(write=False)
+        if steps:
+            gi.setflags(write=False)
         sent.append(gi)
         previous = pending.get(parent)
         if previous is None:
@@ -387,7 +395,7 @@ def backward(root, grad=None, retain_grads=True, create_graph=False):
     differentiated again.
     """
     with _collector_paused():
-        deque(backward_steps(root, grad, retain_grads, create_graph=create_graph), maxlen=0)
+        deque(backward_steps(root, grad, retain_grads, create_graph=create_graph, steps=False), maxlen=0)
 
 
 @contextmanager
