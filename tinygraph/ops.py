@@ -362,13 +362,23 @@ class _Binary(Op, abstract=True):
 def _binary(op_class, a, b, name):
     if isinstance(a, Node):
         if not isinstance(b, Node):
-            b = as_node(b, a, what=f"{op_class.name}: second operand")
+            b = _lift(b, a, op_class, "second")
     elif isinstance(b, Node):
-        a = as_node(a, b, what=f"{op_class.name}: first operand")
+        a = _lift(a, b, op_class, "first")
     else:
         b = as_node(b, what=f"{op_class.name}: second operand")
         a = as_node(a, b, what=f"{op_class.name}: first operand")
     return _apply(op_class(), (a, b), name)
+
+
+def _lift(x, like, op_class, which):
+    """``as_node(x, like)`` for an operand of a binary op; a number met before (``y * 0.5``
+    in a loop) comes straight from the cache of frozen constants."""
+    if type(x) is float or type(x) is int:
+        arr = _scalar_cache.get((x, like.value.dtype))
+        if arr is not None:
+            return Node(arr)
+    return as_node(x, like, what=f"{op_class.name}: {which} operand")
 
 
 class Add(_Binary):
