@@ -748,12 +748,12 @@ class MatMul(Op):
             if need_a:
                 ga = unbroadcast(g[..., None] * b, a.shape)
             if need_b:
-                gb = unbroadcast((np.swapaxes(a, -1, -2) @ g[..., None])[..., 0], b.shape)
+                gb = unbroadcast((a.swapaxes(-1, -2) @ g[..., None])[..., 0], b.shape)
         else:
             if need_a:
-                ga = unbroadcast(g @ np.swapaxes(b, -1, -2), a.shape)
+                ga = unbroadcast(g @ b.swapaxes(-1, -2), a.shape)
             if need_b:
-                gb = unbroadcast(np.swapaxes(a, -1, -2) @ g, b.shape)
+                gb = unbroadcast(a.swapaxes(-1, -2) @ g, b.shape)
         return ga, gb
 
     def backward_graph(self, g, out, a, b):
