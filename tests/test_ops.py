@@ -115,6 +115,20 @@ def test_sigmoid_keeps_relative_accuracy_in_both_tails(size):
     np.testing.assert_allclose(y, reference.astype(np.float64), rtol=1e-14, atol=0)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_sigmoid_of_large_arrays_is_the_textbook_two_branch_formula_bit_for_bit(dtype):
+    # stable_sigmoid picks the numerator 1 or e^-|x| as max(e^-|x|, [x >= 0]) (no branches);
+    # it must give exactly what the two-branch formula with np.where gives, ±0, ±inf and NaN included
+    x = (np.random.default_rng(3).standard_normal(4000) * 40).astype(dtype)
+    x[:7] = [0.0, -0.0, 800.0, -800.0, np.inf, -np.inf, np.nan]
+    with np.errstate(under="ignore", invalid="ignore"):
+        e = np.exp(-np.abs(x))
+        expected = np.where(x >= 0, 1.0, e) / (1 + e)
+        got = tg.ops.stable_sigmoid(x)
+    assert got.dtype == expected.dtype == dtype
+    assert got.tobytes() == expected.tobytes()
+
+
 def test_tanh_saturates_without_warning():
     z = tg.parameter([-1000.0, 1000.0])
     tg.backward(tg.tanh(z).sum())
