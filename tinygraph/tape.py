@@ -56,12 +56,18 @@ and adds its gradient to ``.grad`` of every parameter it depends on, as
   number, ``tg.no_grad`` or ``tg.detach`` inside ``fn``), is fixed when it is traced, as in
   ``jax.jit``.
 - Inside ``tg.anomaly_mode()`` every call runs on the engine (so anomalies are caught).
+- ``tg.compile(fn, batch_steps=True)`` is opt-in and *not* bit for bit: matmuls that share
+  a weight are joined, as a hand-written RNN does (a weight's gradient over all time
+  steps as one matmul; the input products of all steps as one). It changes the order of
+  floating-point sums, so the numbers differ from the engine's in the last bits
+  (tinygraph/batch_steps.py; tests/test_batch_steps.py checks ≤ 1e-12 relative in float64).
 """
 import builtins
 
 import numpy as np
 
 from .backprop import backward, topological_order
+from .batch_steps import find_batches
 from .errors import GraphError
 from .modes import modes
 from .node import FLOAT32, FLOAT64, Node, freeze, tensor
@@ -69,20 +75,22 @@ from .node import FLOAT32, FLOAT64, Node, freeze, tensor
 TRACED_DTYPES = (FLOAT64, FLOAT32)
 
 
-def compile(fn):  # noqa: A001 - named after torch.compile
+def compile(fn, batch_steps=False):  # noqa: A001 - named after torch.compile
     """Trace ``fn`` (Nodes in, a scalar Node out) on its first call; replay it afterwards.
-    See the module's documentation."""
+    See the module's documentation. ``batch_steps=True`` joins the matmuls that share a
+    weight (tinygraph/batch_steps.py): faster for unrolled cells, but not bit for bit."""
     if not callable(fn):
         raise TypeError(f"compile: expects a function, got {type(fn).__name__}")
-    return Compiled(fn)
+    return Compiled(fn, batch_steps)
 
 
 class Compiled:
     """``fn`` traced once per argument signature: ``tapes`` maps a signature to its
     ``Tape``; ``tape`` is the one the last call used."""
 
-    def __init__(self, fn):
+    def __init__(self, fn, batch_steps=False):
         self.fn = fn
+        self.batch_steps = batch_steps
         self.tapes = {}
         self.tape = None
 
@@ -107,7 +115,7 @@ class Compiled:
             raise TypeError(f"compile: the function must return a Node (a scalar loss), got {type(root).__name__}")
         backward(root, retain_grads=False)
         if not modes.anomaly:
-            self.tape = self.tapes[key] = Tape(root, made)
+            self.tape = self.tapes[key] = Tape(root, made, self.batch_steps)
         return root.value.item()
 
     def __repr__(self):
@@ -168,12 +176,19 @@ def _fit(g, dtype):
 class Tape:
     """One traced graph as a Python function ``replay(A)``: ``A`` holds the traced arrays;
     it returns the root's value and the gradients of the leaves that take one.
-    ``source`` is its code, ``ops`` the number of ops it replays."""
+    ``source`` is its code, ``ops`` the number of ops it replays, ``batches`` the joined
+    matmuls (with ``batch_steps``)."""
 
-    def __init__(self, root, arg_nodes):
+    def __init__(self, root, arg_nodes, batch_steps=False):
         order = topological_order(root, needs_grad_only=False)
+        self.batches, self.batch_of, self.stacks = [], {}, {}
+        if batch_steps:             # leaves first: every input is there before the first op
+            order = [n for n in order if n.op is None] + [n for n in order if n.op is not None]
+            self.batches = find_batches(order, root)
+            self.batch_of = {p: batch for batch in self.batches for p in batch.products}
         self.slot = {node: k for k, node in enumerate(order)}
-        self.names = {"asarray": np.asarray, "fit": _fit, "SEED": freeze(np.ones_like(root.value))}
+        self.names = {"asarray": np.asarray, "fit": _fit, "SEED": freeze(np.ones_like(root.value)),
+                      "concatenate": np.concatenate}
         args = {}
         for position, node in enumerate(arg_nodes):
             args.setdefault(node, position)
@@ -196,23 +211,69 @@ class Tape:
                 return f"    v{k} = A[{args[node]}]    # argument {args[node]} {shape}"
             self.names[f"L{k}"] = node
             return f"    v{k} = L{k}.value    # leaf {node.label()!r} {shape}"
+        batch = self.batch_of.get(node)
+        if batch is not None and batch.forward:
+            return self._joined_forward(node, batch)
         self.names[f"F{k}"] = node.op.forward
         call = f"F{k}({', '.join(f'v{self.slot[p]}' for p in node.inputs)})"
         if node.value.ndim == 0:        # numpy returns scalars for 0-d results; the engine keeps arrays
             call = f"asarray({call})"
         return f"    v{k} = {call}    # {node.op.describe()}{' ' + repr(node.name) if node.name else ''} {shape}"
 
+    def _joined_forward(self, node, batch):
+        """A product of a batch joined in forward: the first one computes them all, as one
+        matmul of the stacked left operands; each product is its block of rows."""
+        b, j, r = batch.index, batch.block[node], batch.rows
+        lines = []
+        if j == 0:
+            stacked = self._stacked(batch, lines)
+            lines.append(f"    Z{b} = {stacked} @ v{self.slot[batch.weight]}    # {len(batch.products)} matmuls joined")
+        lines.append(f"    v{self.slot[node]} = Z{b}[{j * r}:{(j + 1) * r}]    # matmul {node.shape}, block {j}")
+        return "\n".join(lines)
+
+    def _joined_backward(self, node, batch, seen, waiting):
+        """A product's backward in a batch: the left operand's part as MatMul.backward
+        computes it (Ḡ Wᵀ); the weight's part, after the last product, as one matmul."""
+        slot, (a, w) = self.slot, node.inputs
+        lines = []
+        if a.requires_grad:
+            lines.append(f"    r = (g{slot[node]} @ v{slot[w]}.swapaxes(-1, -2), None)    # matmul, left part")
+            lines.append(self._sum_line(node, a, 0, seen))
+        waiting[batch] = waiting.get(batch, len(batch.products)) - 1
+        if waiting[batch] == 0:
+            stacked = self._stacked(batch, lines)
+            grads = ", ".join(f"g{slot[p]}" for p in batch.products)
+            lines.append(f"    r = (None, {stacked}.T @ concatenate([{grads}]))    "
+                         f"# {len(batch.products)} matmuls joined: the weight's part")
+            lines.append(self._sum_line(node, w, 1, seen))
+            lines.append(f"    del {grads}")
+        return lines
+
+    def _stacked(self, batch, lines):
+        """The name of the batch's left operands stacked by rows; the stacking line is added
+        to ``lines`` unless a batch before made the same stack (a cell's gates share X_t)."""
+        lefts = tuple(self.slot[p.inputs[0]] for p in batch.products)
+        name = self.stacks.get(lefts)
+        if name is None:
+            name = self.stacks[lefts] = f"S{len(self.stacks)}"
+            lines.append(f"    {name} = concatenate([{', '.join(f'v{k}' for k in lefts)}])")
+        return name
+
     def _backward_lines(self, root, args, returned):
         """Backward in tg.backward's order; a node's gradient is the first contribution,
         then a new sum, then sums in place, exactly as tg.backward adds them."""
         slot = self.slot
         lines = [f"    g{slot[root]} = SEED"]
-        seen = {}
+        seen, waiting = {}, {}
         for node in reversed(topological_order(root)):
             k = slot[node]
             if node.op is None:
                 self.grad_leaves.append(args.get(node, node))
                 returned.append(f"g{k}")
+                continue
+            batch = self.batch_of.get(node)
+            if batch is not None and batch.weight.requires_grad:
+                lines += self._joined_backward(node, batch, seen, waiting)
                 continue
             self.names[f"B{k}"] = node.op.backward
             operands = ", ".join([f"g{k}", f"v{k}"] + [f"v{slot[p]}" for p in node.inputs])
