@@ -225,7 +225,7 @@ def test_grade_draws_the_first_wrong_node_into_a_checked_file(tmp_path, capsys):
     same_file = tmp_path / "same.svg"
     os.link(student, same_file)                                     # the student's file under another name
     assert main(["grade", "blog_step", str(student), "--draw", str(picture)]) == 1
-    assert f"wrote {picture}: C̄_t-1's node in red" in capsys.readouterr().out
+    assert f"wrote {picture} (cell view): C̄_t-1's node in red" in capsys.readouterr().out
     assert "red: where C̄_t-1 belongs" in picture.read_text(encoding="utf-8")
     for argv, message in ((["--draw", str(picture)], "the file exists; use --force"),
                           (["--draw", str(same_file)], "write the output to another file"),
@@ -281,3 +281,77 @@ def test_the_papers_equations_graded_as_printed_and_corrected(tmp_path):
         path.write_text("\n\n".join(lines) + "\n", encoding="utf-8")
         report = exercises.grade("paper_step", path)
         assert [row.quantity.key for row in report.rows if not row.ok] == wrong, report.format_table()
+
+
+def quantity(name, key):
+    return next(q for f in exercises.EXERCISES[name].functions for q in f.returns if q.key == key)
+
+
+def red_boxes(dot):
+    """Each vertex drawn with a red border in the rendered SVG: {svg id: its texts}."""
+    import xml.etree.ElementTree as ET
+
+    ns = {"svg": "http://www.w3.org/2000/svg"}
+    root = ET.fromstring(dot.pipe(format="svg", encoding="utf-8").encode())
+    red = {}
+    for g in root.iterfind(".//svg:g[@class='node']", ns):
+        shapes = [el for tag in ("path", "polygon", "ellipse") for el in g.iterfind(f".//svg:{tag}", ns)]
+        if any(el.get("stroke", "").lower() == HIGHLIGHT.lower() for el in shapes):
+            red[g.get("id")] = [t.text for t in g.iterfind(".//svg:text", ns) if t.text]
+    return red
+
+
+# (exercise, quantity, the view chosen by default, the text of the red box in the cell view and in the ops view)
+VIEWS = [
+    ("blog_step", "F_bar", "cell", "forget gate", "F"),                       # a gate: its box
+    ("blog_step", "C_t_bar", "cell", "C_t", "C_t"),                           # a state
+    ("blog_step", "C_prev_bar", "cell", "C_t-1", "C0"),                       # the state handed in
+    ("blog_step", "A_f_bar", "ops", "forget gate", "X W_fx + H W_fh + b_f"),  # inside the gate's box
+    ("blog_step", "b_f", "ops", "forget gate", "b_f"),                        # a weight: not drawn in the cell view
+    ("rnn_step", "A_bar", "cell", "X W_x + h W_h + b", "X W_x + h W_h + b"),  # the RNN's cell view draws every op
+    ("paper_step", "delta_z_c", "cell", "input value", "z_c"),
+]
+
+
+@pytest.mark.parametrize("name, key, default, in_cell, in_ops", VIEWS)
+def test_the_drawing_lights_the_wrong_quantitys_node_in_either_view(name, key, default, in_cell, in_ops):
+    exercise, q = exercises.EXERCISES[name], quantity(name, key)
+    for view, text in (("cell", in_cell), ("ops", in_ops)):
+        dot = exercise.draw(q, view)
+        red = red_boxes(dot)
+        assert any(text in texts for texts in red.values()), (view, red)      # it reads the quantity's name
+        drawn = {f"v_{v.id}": v for v in dot.vertices if v.kind != "junction"}
+        common = set.intersection(*({id(n) for n in drawn[i].nodes} for i in red))
+        assert any({i for i, v in drawn.items() if any(id(n) == c for n in v.nodes)} == set(red)
+                   for c in common), (view, red)                            # and red is that one node's boxes
+        assert dot.exercise_view == view and f"where {q.symbol} belongs" in dot.source
+    assert exercise.draw(q).exercise_view == default
+
+
+def test_the_default_view_is_the_cell_view_exactly_for_a_gate_valve_or_state_box():
+    from lstm import diagrams
+    from lstm.exercises.drawing import own_box
+
+    ex = diagrams.example("blog")
+    cell = diagrams.cell(ex)
+    step = ex.run.steps[0]
+    boxes = {key for key, node in {**step, **ex.cell.parameters(), **ex.run.initial_state}.items()
+             if own_box(cell, node)}
+    assert {"F", "I", "C_i", "O", "F×C", "I×C_i", "C_t", "tanh(C_t)", "H_t", "X", "H0", "C0"} == boxes
+
+
+def test_grade_view_chooses_the_drawing_and_is_refused_where_it_means_nothing(tmp_path, capsys):
+    student = planted(tmp_path, "blog_step", "return C_t_bar * C_prev", "return C_prev")
+    for view in ("cell", "ops"):
+        picture = tmp_path / f"wrong_{view}.svg"
+        assert main(["grade", "blog_step", str(student), "--draw", str(picture), "--view", view]) == 1
+        assert f"wrote {picture} ({view} view): F̄'s node in red" in capsys.readouterr().out
+        assert ("forget gate" if view == "cell" else "H W_fh") in picture.read_text(encoding="utf-8")
+    assert main(["grade", "blog_step", str(student), "--draw", str(tmp_path / "auto.svg")]) == 1
+    assert "(cell view)" in capsys.readouterr().out
+    for argv, message in ((["blog_step", str(student), "--view", "ops"], "add --draw PICTURE"),
+                          (["op_vjp", str(SOLUTIONS / "op_vjp.py"), "--draw", str(tmp_path / "o.svg"), "--view", "cell"],
+                           "op_vjp draws the op's own graph")):
+        assert main(["grade"] + argv) == 2
+        captured = capsys.readouterr()
+        assert message in captured.err and len(captured.err.strip().splitlines()) == 1 and captured.out == ""

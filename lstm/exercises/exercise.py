@@ -16,9 +16,10 @@ class Exercise:
     functions: tuple
     cases: object            # () -> list of grader.Case
     cases_text: str          # what the relative error is taken over, in words
-    draw: object             # (Quantity or None) -> graphviz.Digraph, its node highlighted
+    draw: object             # (Quantity or None, view or None) -> graphviz.Digraph, its node highlighted
     adapt: object = None     # student's module -> the object whose functions are graded (default: itself)
     tolerance: float = TOLERANCE
+    views: tuple = ("cell", "ops")   # what ``draw``'s view may be (None: it picks)
 
     @property
     def solution(self):

@@ -161,11 +161,13 @@ class Report:
     def _repr_pretty_(self, printer, cycle):      # IPython shows the table, not a dataclass
         printer.text(self.format_table())
 
-    def drawing(self):
+    def drawing(self, view=None):
         """The exercise's graph with the first wrong quantity's node highlighted (red), as a
-        graphviz.Digraph (shows inline in Jupyter); the plain graph when all are right."""
+        graphviz.Digraph (shows inline in Jupyter); the plain graph when all are right.
+        ``view``: "cell" or "ops" (None: the cell view when the quantity is a box of its own
+        there, a gate, a valve or a state; else the ops view, which draws every op)."""
         first = self.first_wrong
-        return self.exercise.draw(first.quantity if first else None)
+        return self.exercise.draw(first.quantity if first else None, view)
 
 
 def _width(text):

@@ -99,8 +99,11 @@ def cases(seed=0):
     return out
 
 
-def draw(quantity=None):
-    """The valve in a small graph, L = Σ tanh(σ(a) × b), the valve's product in red when wrong."""
+def draw(quantity=None, view=None):
+    """The valve in a small graph, L = Σ tanh(σ(a) × b), the valve's product in red when wrong
+    (one view: the op's own graph)."""
+    if view is not None:
+        raise ValueError(f"op_vjp draws the op's own graph; there is no {view} view")
     a, b = tg.parameter(np.zeros((3, 4)), name="a"), tg.parameter(np.ones(4), name="b")
     y = tg.mul(tg.sigmoid(a, name="σ(a)"), b, name="y = σ(a) × b")
     return caption(tg.draw(_loss(y), highlight=y if quantity is not None else None), quantity)
@@ -108,4 +111,4 @@ def draw(quantity=None):
 
 EXERCISE = Exercise("op_vjp", "The backward of a new op: the valve y = σ(a) × b", FUNCTIONS, cases,
                     "three shape pairs: the same shapes, b broadcast over rows, a broadcast over rows "
-                    "(finite differences)", draw, adapt=adapt, tolerance=TOLERANCE)
+                    "(finite differences)", draw, adapt=adapt, tolerance=TOLERANCE, views=())

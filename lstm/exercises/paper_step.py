@@ -12,7 +12,7 @@ activations), so a formula right only for the default activations or for D = 1 i
 """
 from lstm import errata, paper
 
-from .drawing import ops_view
+from .drawing import exercise_view
 from .exercise import Exercise
 from .grader import Case, Function, Quantity
 
@@ -37,8 +37,8 @@ def cases(seed=0):
     return out
 
 
-def _draw(quantity=None):
-    return ops_view("paper", None if quantity is None else _node_of(quantity))
+def _draw(quantity=None, view=None):
+    return exercise_view("paper", None if quantity is None else _node_of(quantity), view)
 
 
 def _node_of(quantity):

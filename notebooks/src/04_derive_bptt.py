@@ -316,7 +316,9 @@ report = exercises.grade_here("blog_step", globals())
 report.check()
 
 # %% [markdown]
-# The ops view of one step; when a quantity is wrong, the node where it belongs is red.
+# One step drawn; when a quantity is wrong, the node where it belongs is red, on the cell view
+# when it is a gate, valve or state box there, else on the ops view
+# (`report.drawing(view="ops")` chooses). With every answer right: the ops view.
 
 # %%
 report.drawing()
