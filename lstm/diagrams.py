@@ -41,7 +41,7 @@ from pathlib import Path
 import numpy as np
 
 import tinygraph as tg
-from lstm import losses
+from lstm import losses, slide
 from lstm.cells import VARIANTS, make_cell, variant_of
 from tinygraph.draw import ROLE_COLORS, edge_gradients, escape_html as _h
 
@@ -513,19 +513,19 @@ def unrolled(source="blog", steps=4, grads=False, highlight=None, visited=None, 
     """``steps`` cells side by side (each gate network collapsed, in the pipe's order), C and H
     handed on from step to step. With ``grads`` the labels show ∂L/∂C_t and ∂L/∂H_t shrinking
     along the pipe and each step is shaded by ‖∂L/∂state_t‖. ``per_row`` lays the steps out
-    for a slide: rows of that many steps, and only the gradients handed from step to step
-    labelled; ``save(..., max_width=1920)`` then fits a PNG to a slide. Tested for T = 6,
-    ``per_row=2`` with ``grads``; other settings can leave rows out of order (docs/drawing.md)."""
+    for a slide: rows of that many steps (the one-row layout cut into rows, ``lstm.slide``:
+    needs Graphviz to build), and only the gradients handed from step to step labelled;
+    ``save(..., max_width=1920)`` then fits a PNG to a slide."""
     ex = _example(source, steps)
     n = ex.notation
     T = len(ex.run.steps)
     if per_row is not None and (isinstance(per_row, bool) or not isinstance(per_row, (int, np.integer))
                                 or per_row < 1):
         raise ValueError(f"diagrams.unrolled: per_row must be a positive integer, got {per_row!r}")
-    slide = per_row is not None
+    for_slide = per_row is not None
     per_row = T if per_row is None else min(per_row, T)
     stacked = ex.cell.num_layers > 1
-    if stacked and slide:
+    if stacked and for_slide:
         raise ValueError("diagrams.unrolled: per_row lays out the steps of one cell; a stacked model is drawn "
                          "as a grid, layers up and time across")
     vertex_attrs, edge_attrs = _styles(ex, _path_colors(ex))
@@ -535,7 +535,7 @@ def unrolled(source="blog", steps=4, grads=False, highlight=None, visited=None, 
         norms = _state_norms(ex)
         low, high = min(norms.values()), max(norms.values())
         shade = {key: (norm, _shade(norm, low, high)) for key, norm in norms.items()}
-    if grads and edge_grads is None and slide:          # a slide labels only what is handed on
+    if grads and edge_grads is None and for_slide:          # a slide labels only what is handed on
         states = set(ex.run.initial_state.values()) | {s[name] for s in ex.run.steps for name in ex.cell.STATE.values()}
         edge_grads = {(a, b): g for (a, b), g in edge_gradients(ex.loss)[0].items()   # what is handed on
                       if a in states and (tg.step_of(a) != tg.step_of(b) or b is ex.loss)}
@@ -550,9 +550,6 @@ def unrolled(source="blog", steps=4, grads=False, highlight=None, visited=None, 
 
     def eattrs(edge):
         a = edge_attrs(edge)
-        src, dst = tg.step_of(edge.src), tg.step_of(edge.dst)
-        if src and dst and dst == src + 1 and src % per_row == 0:
-            a["constraint"] = "false"           # handed on to the next row: no rank constraint
         if stacked and tg.layer_of(edge.src) != tg.layer_of(edge.dst) and edge.dst.kind != "group" or (
                 stacked and edge.dst.kind == "group" and tg.layer_of(edge.dst) != tg.layer_of(edge.src)):
             a["constraint"] = "false"           # up into the next layer at the same step: the grid's columns
@@ -571,24 +568,48 @@ def unrolled(source="blog", steps=4, grads=False, highlight=None, visited=None, 
     caption = None
     if grads or edge_grads is not None:
         caption = GRADIENT_CAPTION + ("; " + STEP_SHADE_CAPTION if shade else "")
-    dot = tg.draw(roots, collapse=[2 + stacked, "loss"], records="ends", hide=_hide_in_cell_views(ex), values=False,
-                  grads="norm", graph_attrs={**ROW_LAYOUT, **_label(title, caption)},
-                  place_leaves=False,
-                  vertex_attrs=vattrs, edge_attrs=eattrs, cluster_attrs=cluster_attrs,
-                  **_overlay(grads, highlight, visited, edge_grads))
-    return _rows(dot, ex, per_row)
+
+    def draw(placed=None):
+        placed = placed or slide.Placement()
+        edge_ids = {(e.src.id, e.dst.id, e.node): f"e_{k}" for k, e in enumerate(one_row.edges)} if placed.edge else {}
+        return tg.draw(roots, collapse=[2 + stacked, "loss"], records="ends", hide=_hide_in_cell_views(ex),
+                       values=False, grads="norm", graph_attrs={**ROW_LAYOUT, **_label(title, caption), **placed.graph},
+                       place_leaves=False,
+                       vertex_attrs=lambda v: {**vattrs(v), **placed.vertex.get(v.id, {})},
+                       edge_attrs=lambda e: {**eattrs(e), **placed.edge.get(edge_ids.get((e.src.id, e.dst.id, e.node)),
+                                                                            {})},
+                       cluster_attrs=lambda scope: {**cluster_attrs(scope), **placed.cluster.get("/".join(scope), {})},
+                       **_overlay(grads, highlight, visited, edge_grads))
+
+    one_row = _rows(draw(), ex)
+    if per_row >= T:
+        return one_row
+    dot = draw(slide.place(one_row, lambda v: _row_of(one_row, v, per_row)))
+    dot.engine = "neato"                # every position given: drawn by neato -n2 as placed
+    dot.comment = "every position is given: render with neato -n2 (e.g. neato -n2 -Tsvg)"
+    return dot
 
 
-def _rows(dot, ex, per_row):
-    """The unrolled view's rows: the memory pipe on top and the hidden path below it, each step
-    after the previous one, ``per_row`` steps to a row. A stacked model is a grid: each
-    layer's rows above the layer below (its initial states higher in the first column).
+def _row_of(dot, vertex, per_row):
+    """The row of a slide ``vertex`` belongs in: its step's; for one outside the steps (a state
+    handed in, the final state, the loss) the row of the step it feeds, else of the one feeding it."""
+    step = tg.step_of(vertex)
+    if step is None:
+        fed = [tg.step_of(e.dst) for e in dot.edges if e.src is vertex and tg.step_of(e.dst)]
+        feeding = [tg.step_of(e.src) for e in dot.edges if e.dst is vertex and tg.step_of(e.src)]
+        step = min(fed) if fed else max(feeding, default=1)
+    return (step - 1) // per_row
+
+
+def _rows(dot, ex):
+    """The unrolled view's row: the memory pipe on top and the hidden path below it, each step
+    after the previous one. A stacked model is a grid: each layer's row above the layer below
+    (its initial states higher in the first column).
 
     The relations asked for: the initial memory above the initial hidden state (one column);
     the hidden states kept in line from step to step, and each step's X_t after the previous
     hidden state, so the steps follow each other from left to right instead of stacking in a
-    staircase; each step's gates side by side in the pipe's order, as in the cell view; the first
-    step of each further row in the column of the first step of the row above, and below it."""
+    staircase; each step's gates side by side in the pipe's order, as in the cell view."""
     x_ids = [dot.vertex_of(x).id for x in ex.run.inputs]
     firsts = []                                         # the initial states, top layer first
     for n in reversed(ex.notations):
@@ -599,12 +620,9 @@ def _rows(dot, ex, per_row):
         h_ids = [dot.vertex_of(ex.run.initial_state[n.hidden0]).id]
         h_ids += [dot.vertex_of(step[n.hidden]).id for step in ex.run.steps]
         for k in range(1, len(h_ids)):                  # step k: from h_ids[k-1] to h_ids[k]
-            if k == 1 or (k - 1) % per_row:             # not the first step of a further row
-                _keep_in_line(dot, h_ids[k - 1], h_ids[k], weight=3)
-                if layer == 0:                          # the inputs enter the bottom layer
-                    _keep_in_line(dot, h_ids[k - 1], x_ids[k - 1], weight=1)
-            else:
-                _same_rank(dot, [x_ids[k - 1 - per_row], x_ids[k - 1]], ordered=True)
+            _keep_in_line(dot, h_ids[k - 1], h_ids[k], weight=3)
+            if layer == 0:                              # the inputs enter the bottom layer
+                _keep_in_line(dot, h_ids[k - 1], x_ids[k - 1], weight=1)
     if len(ex.notations) > 1:                           # a grid: step t of every layer in one column
         for step in ex.run.steps:
             for name in dict.fromkeys(("memory", "hidden")):

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import tinygraph as tg
-from lstm import diagrams
+from lstm import diagrams, slide
 from lstm.cells import VARIANTS
 from tinygraph.draw import grad_norm
 
@@ -409,22 +409,75 @@ def test_edge_labels_are_not_covered_by_edges(variant):
                 assert not inside, f"{variant}: the label {text.text!r} of {title} is covered by edge {other}"
 
 
-@pytest.mark.parametrize("variant", ["blog", "peephole", "paper"])
-def test_unrolled_view_laid_out_for_a_slide(tmp_path, variant):
-    ex = diagrams.example(variant, steps=6)
-    dot = diagrams.unrolled(ex, grads=True, per_row=2)
-    pos = layout(dot)
-    pipe = [op_vertex(dot, step[ex.notation.valves[0]]).id for step in ex.run.steps]
-    out = [op_vertex(dot, step[ex.notation.hidden]).id for step in ex.run.steps]
-    for k in range(6):
-        assert above(pos, pipe[k], out[k]), f"step {k + 1}: the pipe is not above the hidden path"
-    for row in range(3):                                # rows of two steps, top to bottom, each starting left
-        a, b = 2 * row, 2 * row + 1
-        assert left_of(pos, pipe[a], pipe[b]) and abs(pos[pipe[a]][1] - pos[pipe[b]][1]) < 1.0
-        if row:
-            assert above(pos, out[a - 2], pipe[a]) and left_of(pos, pipe[a], pipe[a - 1])
-    width, _ = diagrams.layout_size(dot)
-    assert width < diagrams.layout_size(diagrams.unrolled(ex, grads=True))[0] / 2
+def laid_out(dot):
+    """(cluster boxes by scope path, edge routes by id as lists of points), from the drawing's JSON."""
+    import json
+    laid = json.loads(dot.pipe(format="json"))
+    boxes = {o["tooltip"]: tuple(float(v) for v in o["bb"].split(","))
+             for o in laid["objects"] if "bb" in o and "nodes" in o}
+    routes = {e["id"]: [tuple(float(v) for v in p.split(",")[-2:]) for p in e["pos"].split() if p[:2] not in ("e,", "s,")]
+              for e in laid["edges"] if e.get("id", "").startswith("e_")}
+    return boxes, routes
+
+
+def crosses(a, b):
+    """Whether polylines ``a`` and ``b`` cross (two of their pieces cross properly)."""
+    def side(p, q, r):
+        return np.sign((q[0] - p[0]) * (r[1] - p[1]) - (q[1] - p[1]) * (r[0] - p[0]))
+    return any(side(p, q, r) * side(p, q, t) < 0 and side(r, t, p) * side(r, t, q) < 0
+               for p, q in zip(a, a[1:]) for r, t in zip(b, b[1:]))
+
+
+def check_slide(variant, T, per_row, grads=True):
+    """The slide's rows as relations: steps of a row side by side on one line, each row wholly
+    below the one above, its first step under the first step above, each step's pipe above its
+    hidden path; the C and H handed from a row to the next routed outside every step and not
+    crossing each other. Returns the layout's width."""
+    ex = diagrams.example(variant, steps=T)
+    dot = diagrams.unrolled(ex, grads=grads, per_row=per_row)
+    boxes, routes = laid_out(dot)
+    step = [boxes[f"t={t}"] for t in range(1, T + 1)]          # (x0, y0, x1, y1), y growing upwards
+    for t in range(1, T):
+        a, b = step[t - 1], step[t]
+        if t % per_row:                                           # the next step in the same row
+            assert a[2] < b[0] and a[1] < (b[1] + b[3]) / 2 < a[3], f"{variant} T={T}: step {t + 1} not right of {t}"
+        else:                                                     # the first step of the next row
+            assert b[3] < min(s[1] for s in step[t - per_row:t]), f"{variant} T={T}: row of step {t + 1} not below"
+            assert abs(b[0] - step[0][0]) < 1.0, f"{variant} T={T}: step {t + 1} not under step 1"
+    n = ex.notation
+    if n.memory and n.memory != n.hidden:
+        pos = layout(dot)
+        for k, s in enumerate(ex.run.steps):
+            assert above(pos, op_vertex(dot, s[n.valves[0]]).id, op_vertex(dot, s[n.hidden]).id), (variant, T, k + 1)
+    wrapped = [f"e_{k}" for k, e in enumerate(dot.edges)
+               if tg.step_of(e.src) and tg.step_of(e.dst) and tg.step_of(e.src) % per_row == 0
+               and tg.step_of(e.dst) == tg.step_of(e.src) + 1]
+    assert len(wrapped) == (T - 1) // per_row * len(ex.cell.STATE)
+    for k in wrapped:
+        edge = dot.edges[int(k[2:])]
+        own = {f"t={tg.step_of(edge.src)}", f"t={tg.step_of(edge.dst)}"}
+        for scope, (x0, y0, x1, y1) in boxes.items():
+            if scope not in own:
+                assert not any(x0 < x < x1 and y0 < y < y1 for x, y in routes[k]), f"{variant} T={T}: {k} over {scope}"
+        assert not any(crosses(routes[k], routes[other]) for other in wrapped if other != k), (variant, T, k)
+    return diagrams.layout_size(dot)[0]
+
+
+def test_slide_wraps_any_number_of_steps_into_rows_no_wider_than_one_row_of_them():
+    one_row = diagrams.layout_size(diagrams.unrolled("blog", steps=2, grads=True, per_row=2))[0]
+    for T in range(1, 13):
+        assert check_slide("blog", T, 2) <= one_row + 4 * slide.LANE, T
+
+
+@pytest.mark.parametrize("variant, T, per_row, grads", [("peephole", 5, 2, True), ("paper", 7, 2, True),
+                                                        ("rnn", 12, 3, True), ("gru", 8, 3, True), ("blog", 9, 4, True),
+                                                        ("blog", 4, 3, False), ("paper", 6, 2, False)])
+def test_slide_rows_hold_for_every_variant(variant, T, per_row, grads):
+    check_slide(variant, T, per_row, grads)
+
+
+def test_slide_png_is_at_most_1920_pixels_wide(tmp_path):
+    dot = diagrams.unrolled("paper", steps=12, grads=True, per_row=2)
     png = diagrams.save(dot, tmp_path / "slide.png", "png", max_width=1920)
     assert int.from_bytes(png.read_bytes()[16:20], "big") <= 1920
 

@@ -112,12 +112,16 @@ class Drawing(graphviz.Digraph):
     _where = None
 
     def pipe(self, *args, **kwargs):
+        if self.engine == "neato":      # every position given (pos=): neato -n2 draws them as they are
+            kwargs.setdefault("neato_no_op", 2)
         try:
             return super().pipe(*args, **kwargs)
         except graphviz.ExecutableNotFound:
             raise GraphvizNotFound() from None
 
     def render(self, *args, **kwargs):
+        if self.engine == "neato":
+            kwargs.setdefault("neato_no_op", 2)
         try:
             return super().render(*args, **kwargs)
         except graphviz.ExecutableNotFound:

@@ -42,7 +42,7 @@ def add_arguments(parser):
                              "flowing along it, pen width by magnitude")
     parser.add_argument("--slide", action="store_true",
                         help="unrolled view only: lay the steps out in rows of two for a slide (with --grads) "
-                             "and draw a PNG at most 1920 pixels wide")
+                             "and draw a PNG at most 1920 pixels wide (needs Graphviz, even for --format dot)")
     parser.add_argument("--format", choices=list(FORMATS),
                         help="output format (default: taken from -o's suffix, else svg); dot writes "
                              "the Graphviz source and works without Graphviz installed")
@@ -98,9 +98,9 @@ def run(args):
         stack = f"x{args.layers}" if args.layers > 1 else ""
         output = Path(f"{args.variant}{stack}_{args.view}{tail}.{fmt}")
     out = files.output(output, force=args.force)
-    dot = diagrams.view(args.variant, args.view, steps=steps, grads=args.grads, num_layers=args.layers, model=model,
-                        **({"per_row": 2} if args.slide else {}))
-    try:
+    try:                        # the slide is laid out by Graphviz when it is built
+        dot = diagrams.view(args.variant, args.view, steps=steps, grads=args.grads, num_layers=args.layers,
+                            model=model, **({"per_row": 2} if args.slide else {}))
         path = out.write(lambda tmp: diagrams.save(dot, tmp, fmt, max_width=1920 if args.slide else None))
     except GraphvizNotFound as err:
         print(f"error: {err}", file=sys.stderr)
