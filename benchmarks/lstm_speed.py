@@ -162,6 +162,8 @@ class Case:
         self.params = {k: p.value for k, p in cell.parameters().items()}
         self.X = rng.standard_normal((T, B, N)).astype(self.dtype)
         self.G = rng.standard_normal((T, B, H)).astype(self.dtype)
+        for array in (self.X, self.G):      # read-only: tinygraph uses them without a copy (docs/engine.md)
+            array.setflags(write=False)
         self.flops = reference.matmul_flops(T, B, N, H)
 
 
