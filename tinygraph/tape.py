@@ -181,14 +181,14 @@ class Tape:
 
     def __init__(self, root, arg_nodes, batch_steps=False):
         order = topological_order(root, needs_grad_only=False)
-        self.batches, self.batch_of, self.stacks = [], {}, {}
+        self.batches, self.batch_of, self.stacks, self.buffers = [], {}, {}, []
         if batch_steps:             # leaves first: every input is there before the first op
             order = [n for n in order if n.op is None] + [n for n in order if n.op is not None]
             self.batches = find_batches(order, root)
             self.batch_of = {p: batch for batch in self.batches for p in batch.products}
         self.slot = {node: k for k, node in enumerate(order)}
         self.names = {"asarray": np.asarray, "fit": _fit, "SEED": freeze(np.ones_like(root.value)),
-                      "concatenate": np.concatenate}
+                      "concatenate": np.concatenate, "matmul": np.matmul}
         args = {}
         for position, node in enumerate(arg_nodes):
             args.setdefault(node, position)
@@ -227,26 +227,30 @@ class Tape:
         lines = []
         if j == 0:
             stacked = self._stacked(batch, lines)
-            lines.append(f"    Z{b} = {stacked} @ v{self.slot[batch.weight]}    # {len(batch.products)} matmuls joined")
+            self._buffer(f"Z{b}", (len(batch.products) * r,) + node.shape[1:], node.dtype)
+            lines.append(f"    matmul({stacked}, v{self.slot[batch.weight]}, out=Z{b})    "
+                         f"# {len(batch.products)} matmuls joined")
         lines.append(f"    v{self.slot[node]} = Z{b}[{j * r}:{(j + 1) * r}]    # matmul {node.shape}, block {j}")
         return "\n".join(lines)
 
     def _joined_backward(self, node, batch, seen, waiting):
         """A product's backward in a batch: the left operand's part as MatMul.backward
-        computes it (Ḡ Wᵀ); the weight's part, after the last product, as one matmul."""
+        computes it (Ḡ Wᵀ); Ḡ is kept in the batch's rows, and after the last product the
+        weight's part is one matmul."""
         slot, (a, w) = self.slot, node.inputs
+        b, j, r, k = batch.index, batch.block[node], batch.rows, slot[node]
         lines = []
         if a.requires_grad:
-            lines.append(f"    r = (g{slot[node]} @ v{slot[w]}.swapaxes(-1, -2), None)    # matmul, left part")
+            lines.append(f"    r = (g{k} @ v{slot[w]}.swapaxes(-1, -2), None)    # matmul, left part")
             lines.append(self._sum_line(node, a, 0, seen))
+        self._buffer(f"G{b}", (len(batch.products) * r,) + node.shape[1:], node.dtype)
+        lines.append(f"    G{b}[{j * r}:{(j + 1) * r}] = g{k}")
+        lines.append(f"    del g{k}")
         waiting[batch] = waiting.get(batch, len(batch.products)) - 1
         if waiting[batch] == 0:
             stacked = self._stacked(batch, lines)
-            grads = ", ".join(f"g{slot[p]}" for p in batch.products)
-            lines.append(f"    r = (None, {stacked}.T @ concatenate([{grads}]))    "
-                         f"# {len(batch.products)} matmuls joined: the weight's part")
+            lines.append(f"    r = (None, {stacked}.T @ G{b})    # {len(batch.products)} matmuls joined: the weight's part")
             lines.append(self._sum_line(node, w, 1, seen))
-            lines.append(f"    del {grads}")
         return lines
 
     def _stacked(self, batch, lines):
@@ -255,8 +259,18 @@ class Tape:
         lefts = tuple(self.slot[p.inputs[0]] for p in batch.products)
         name = self.stacks.get(lefts)
         if name is None:
-            name = self.stacks[lefts] = f"S{len(self.stacks)}"
-            lines.append(f"    {name} = concatenate([{', '.join(f'v{k}' for k in lefts)}])")
+            a = batch.products[0].inputs[0]
+            name = self.stacks[lefts] = self._buffer(f"S{len(self.stacks)}", (len(lefts) * a.shape[0], a.shape[1]),
+                                                     a.dtype)
+            lines.append(f"    concatenate([{', '.join(f'v{k}' for k in lefts)}], out={name})")
+        return name
+
+    def _buffer(self, name, shape, dtype):
+        """A name for an array the tape owns and refills at every call (a fresh large array
+        at every call would cost page faults): the stacks, products and gradients of batches."""
+        if name not in self.names:
+            self.names[name] = np.empty(shape, dtype)
+            self.buffers.append(self.names[name])
         return name
 
     def _backward_lines(self, root, args, returned):
@@ -308,6 +322,8 @@ class Tape:
         value, grads = self.replay(flat)
         for target, g in zip(self.grad_leaves, grads):
             node = nodes[target] if type(target) is int else target
+            if self.buffers and any(np.may_share_memory(g, buffer) for buffer in self.buffers):
+                g = g.copy()            # an op handed a view of a value on as a gradient: keep it
             g.setflags(write=False)
             node.grad = g if node.grad is None else freeze(np.asarray(node.grad + g))
         return value.item()
