@@ -25,8 +25,8 @@ True
 def replay(A):
     v0 = L0.value    # leaf 'w' (2,)
     v1 = A[0]    # argument 0 (2,)
-    v2 = F2(v0, v1)    # mul (2,)
-    v3 = F3(v2)    # tanh (2,)
+    v2 = F2(v0, v1, out=V2)    # mul (2,)
+    v3 = F3(v2, out=V3)    # tanh (2,)
     v4 = asarray(F4(v3))    # sum ()
     g4 = SEED
     r = B4(g4, v4, v3)    # sum
@@ -56,6 +56,10 @@ and adds its gradient to ``.grad`` of every parameter it depends on, as
   number, ``tg.no_grad`` or ``tg.detach`` inside ``fn``), is fixed when it is traced, as in
   ``jax.jit``.
 - Inside ``tg.anomaly_mode()`` every call runs on the engine (so anomalies are caught).
+- Ops whose forward is one numpy function (``INTO``: add, mul, tanh, matmul, ...) write
+  their values into arrays the tape owns (``F2(v0, v1, out=V2)``), reused at every call:
+  the same numbers, without fresh memory (and its page faults) at every call. So a tape
+  is not reentrant: it must not be called again from inside its own call.
 - ``tg.compile(fn, batch_steps=True)`` is opt-in and *not* bit for bit: matmuls that share
   a weight are joined, as a hand-written RNN does (a weight's gradient over all time
   steps as one matmul; the input products of all steps as one). It changes the order of
@@ -71,8 +75,13 @@ from .batch_steps import find_batches
 from .errors import GraphError
 from .modes import modes
 from .node import FLOAT32, FLOAT64, Node, freeze, tensor
+from .ops import Add, Div, Exp, Log, MatMul, Mul, Neg, Sub, Tanh
 
 TRACED_DTYPES = (FLOAT64, FLOAT32)
+#: Ops whose forward is exactly this numpy function of its inputs: the tape calls it with
+#: ``out=`` a buffer it owns, the same numbers without a fresh array at every call.
+INTO = {Add: np.add, Sub: np.subtract, Mul: np.multiply, Div: np.divide, Neg: np.negative, Exp: np.exp,
+        Log: np.log, Tanh: np.tanh, MatMul: np.matmul}
 
 
 def compile(fn, batch_steps=False):  # noqa: A001 - named after torch.compile
@@ -214,8 +223,15 @@ class Tape:
         batch = self.batch_of.get(node)
         if batch is not None and batch.forward:
             return self._joined_forward(node, batch)
+        operands = ", ".join(f"v{self.slot[p]}" for p in node.inputs)
+        into = INTO.get(type(node.op))
+        if into is not None and node.value.ndim:
+            self.names[f"F{k}"] = into
+            buffer = self._buffer(f"V{k}", node.value.shape, node.value.dtype)
+            return f"    v{k} = F{k}({operands}, out={buffer})    # {node.op.describe()}" \
+                   f"{' ' + repr(node.name) if node.name else ''} {shape}"
         self.names[f"F{k}"] = node.op.forward
-        call = f"F{k}({', '.join(f'v{self.slot[p]}' for p in node.inputs)})"
+        call = f"F{k}({operands})"
         if node.value.ndim == 0:        # numpy returns scalars for 0-d results; the engine keeps arrays
             call = f"asarray({call})"
         return f"    v{k} = {call}    # {node.op.describe()}{' ' + repr(node.name) if node.name else ''} {shape}"
@@ -266,8 +282,9 @@ class Tape:
         return name
 
     def _buffer(self, name, shape, dtype):
-        """A name for an array the tape owns and refills at every call (a fresh large array
-        at every call would cost page faults): the stacks, products and gradients of batches."""
+        """A name for an array the tape owns and refills at every call: values, and the
+        stacks, products and gradients of batches. Fresh arrays at every call would cost
+        page faults when malloc has handed the last call's memory back to the system."""
         if name not in self.names:
             self.names[name] = np.empty(shape, dtype)
             self.buffers.append(self.names[name])
@@ -322,7 +339,7 @@ class Tape:
         value, grads = self.replay(flat)
         for target, g in zip(self.grad_leaves, grads):
             node = nodes[target] if type(target) is int else target
-            if self.buffers and any(np.may_share_memory(g, buffer) for buffer in self.buffers):
+            if g.base is not None and any(np.may_share_memory(g, buffer) for buffer in self.buffers):
                 g = g.copy()            # an op handed a view of a value on as a gradient: keep it
             g.setflags(write=False)
             node.grad = g if node.grad is None else freeze(np.asarray(node.grad + g))
