@@ -97,21 +97,36 @@
     it.mid = y + it.h / 2;
   }
 
-  function focus() {
-    const step = data.steps[k], f = step.focus, holder = role('focus');
-    const centreItem = f.current.length ? item(f.current, null) : note(step.name + ' is not drawn in this view');
-    const cols = [f.inputs.map(function (i) { return item([i.v], i.label); }),
-                  [centreItem],
-                  f.consumers.map(function (c) { return item(c.v, c.label); })];
-    const pad = 10, gap = 110, row = 16;
-    const widths = cols.map(function (c) { return Math.max.apply(null, [0].concat(c.map(function (i) { return i.w; }))); });
+  // the scale at which the close-up's smallest label is 11 px tall
+  function legible(cols) {
+    let smallest = 10;                                 // the arrows' labels (.focus .grad)
+    cols.forEach(function (c) { c.forEach(function (it) { it.parts.forEach(function (p) {
+      p.g.querySelectorAll('text').forEach(function (t) {
+        const size = parseFloat(t.getAttribute('font-size'));
+        if (size && t.textContent.trim()) smallest = Math.min(smallest, size);
+      });
+    }); }); });
+    return 11 / smallest;
+  }
+
+  function widest(c) { return Math.max.apply(null, [0].concat(c.map(function (i) { return i.w; }))); }
+  function tallest(c) { return Math.max.apply(null, [0].concat(c.map(function (i) { return i.h; }))); }
+  function rowWidth(c) { return c.reduce(function (s, it, i) { return s + it.w + (i ? DOWN.gap : 0); }, 0); }
+  const ACROSS = {pad: 10, gap: 110, row: 16}, DOWN = {pad: 10, gap: 40, rise: 72};
+
+  // inputs in a column on the left, the node in the middle, its consumers on the right
+  function acrossWidth(cols) {
+    return cols.reduce(function (w, c, n) { return w + (c.length ? widest(c) + (n < 2 ? ACROSS.gap : 0) : 0); },
+                       2 * ACROSS.pad) - (cols[2].length ? 0 : ACROSS.gap);
+  }
+
+  function across(out, cols) {
+    const pad = ACROSS.pad, gap = ACROSS.gap, row = ACROSS.row;
+    const widths = cols.map(widest);
     const heights = cols.map(function (c) {
       return c.reduce(function (s, i) { return s + i.h; }, 0) + row * Math.max(0, c.length - 1);
     });
     const H = Math.max.apply(null, heights) + 2 * pad + 10;
-    const out = document.createElementNS(NS, 'svg');
-    out.innerHTML = '<defs><marker id="tg-head" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" ' +
-      'markerHeight="7" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#555"/></marker></defs>';
     let x = pad;
     cols.forEach(function (c, n) {
       let y = (H - heights[n]) / 2;
@@ -125,11 +140,111 @@
     const centre = cols[1][0];
     cols[0].forEach(function (it) { arrow(out, it.right + 2, it.mid, centre.x - 2, centre.mid, it.label, false); });
     cols[2].forEach(function (it) { arrow(out, centre.right + 2, centre.mid, it.x - 2, it.mid, it.label, true); });
-    const W = x + pad - (cols[2].length ? 0 : gap);
-    const scale = Math.min(1.5, (holder.clientWidth - 10) / W);
-    out.setAttribute('viewBox', '0 0 ' + W + ' ' + H);
-    out.setAttribute('width', W * scale);
-    out.setAttribute('height', H * scale);
+    return {w: x + pad - (cols[2].length ? 0 : gap), h: H};
+  }
+
+  // for a narrow window: the inputs in a row above the node, its consumers in a row below
+  function downWidth(cols) { return Math.max.apply(null, cols.map(rowWidth)) + 2 * DOWN.pad; }
+
+  function down(out, cols) {
+    const W = downWidth(cols);
+    let y = DOWN.pad;
+    cols.forEach(function (c, n) {
+      const h = tallest(c);
+      let x = (W - rowWidth(c)) / 2;
+      c.forEach(function (it) { place(out, it, x, y + (h - it.h) / 2); x += it.w + DOWN.gap; });
+      if (c.length) y += h + (n < 2 ? DOWN.rise : 0);
+    });
+    const centre = cols[1][0], cx = centre.parts.length ? centre.parts[0].at.x + centre.parts[0].box.width / 2 : centre.x;
+    const middle = function (it) { return it.parts[0].at.x + it.parts[0].box.width / 2; };
+    cols[0].forEach(function (it) {
+      downArrow(out, middle(it), it.mid + it.h / 2, cx, centre.mid - centre.h / 2 - 2, it.label, false);
+    });
+    cols[2].forEach(function (it) {           // the label over the item's middle: within the close-up
+      downArrow(out, cx, centre.mid + centre.h / 2 + 2, middle(it), it.mid - it.h / 2 - 2, it.label, true,
+                (it.x + it.right) / 2);
+    });
+    return {w: W, h: y + DOWN.pad};
+  }
+
+  // an arrow down from (x1, y1) to (x2, y2), its label under its start or over its end
+  function downArrow(out, x1, y1, x2, y2, label, labelAtEnd, labelX) {
+    const text = document.createElementNS(NS, 'text');
+    text.setAttribute('class', 'grad');
+    text.setAttribute('text-anchor', 'middle');
+    text.setAttribute('x', labelX === undefined ? (labelAtEnd ? x2 : x1) : labelX);
+    text.setAttribute('y', labelAtEnd ? y2 - 4 : y1 + 12);
+    text.textContent = label || '';
+    out.appendChild(text);
+    arrow(out, x1, y1 + (labelAtEnd ? 2 : 16), x2, y2 - (labelAtEnd ? 16 : 0), null, false);
+  }
+
+  // when even that is too wide (a value used by many): everything one below the other, the
+  // arrows running along two lines on the left (inputs into the node, the node to its consumers)
+  const LIST = {pad: 10, indent: 130, row: 14, into: 16, out: 28};
+  function listWidth(cols) { return 2 * LIST.pad + LIST.indent + Math.max.apply(null, cols.map(widest)); }
+
+  function list(out, cols) {
+    let y = LIST.pad;
+    cols.forEach(function (c, n) {
+      c.forEach(function (it) { place(out, it, LIST.pad + LIST.indent, y); y += it.h + LIST.row; });
+      if (c.length && n < 2) y += LIST.row;
+    });
+    const centre = cols[1][0], into = LIST.pad + LIST.into, away = LIST.pad + LIST.out;
+    cols[0].forEach(function (it) {
+      path(out, 'M' + (it.x - 2) + ',' + it.mid + ' H' + into + ' V' + (centre.mid - 5) + ' H' + (centre.x - 2));
+      listLabel(out, it);
+    });
+    cols[2].forEach(function (it) {
+      path(out, 'M' + (centre.x - 2) + ',' + (centre.mid + 5) + ' H' + away + ' V' + it.mid + ' H' + (it.x - 2));
+      listLabel(out, it);
+    });
+    return {w: listWidth(cols), h: y + LIST.pad - LIST.row};
+  }
+
+  function path(out, d) {
+    const line = document.createElementNS(NS, 'path');
+    line.setAttribute('d', d);
+    line.setAttribute('class', 'arrow');
+    line.setAttribute('marker-end', 'url(#tg-head)');
+    out.appendChild(line);
+  }
+
+  function listLabel(out, it) {
+    if (!it.label) return;
+    const text = document.createElementNS(NS, 'text');
+    text.setAttribute('class', 'grad');
+    text.setAttribute('text-anchor', 'end');
+    text.setAttribute('x', it.x - 6);
+    text.setAttribute('y', it.mid - 5);
+    text.textContent = it.label;
+    out.appendChild(text);
+  }
+
+  // the first of across, down and list whose labels are 11 px tall in the room there is
+  function chooseFocusLayout(cols, room, need) {
+    const ways = [['across', acrossWidth(cols), across], ['down', downWidth(cols), down], ['list', listWidth(cols), list]];
+    return ways.find(function (w) { return w[1] * need <= room; }) ||
+      ways.reduce(function (a, b) { return b[1] < a[1] ? b : a; });
+  }
+
+  function focus() {
+    const step = data.steps[k], f = step.focus, holder = role('focus');
+    const centreItem = f.current.length ? item(f.current, null) : note(step.name + ' is not drawn in this view');
+    const cols = [f.inputs.map(function (i) { return item([i.v], i.label); }),
+                  [centreItem],
+                  f.consumers.map(function (c) { return item(c.v, c.label); })];
+    const room = holder.clientWidth - 10, need = Math.min(1.5, legible(cols));
+    const way = chooseFocusLayout(cols, room, need);
+    const out = document.createElementNS(NS, 'svg');
+    out.innerHTML = '<defs><marker id="tg-head" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" ' +
+      'markerHeight="7" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#555"/></marker></defs>';
+    const size = way[2](out, cols);
+    const scale = Math.max(Math.min(1.5, room / size.w), need);     // never under 11 px: scroll instead
+    out.setAttribute('viewBox', '0 0 ' + size.w + ' ' + size.h);
+    out.setAttribute('width', size.w * scale);
+    out.setAttribute('height', size.h * scale);
+    out.setAttribute('data-layout', way[0]);
     holder.textContent = '';
     holder.appendChild(out);
   }
@@ -149,8 +264,7 @@
   function chooseLayout() {
     page.classList.remove('wide');
     const room = role('focus').clientWidth - 10;
-    const widest = Math.max.apply(null, data.steps.map(closeUpWidth));
-    if (widest * 1.25 > room) page.classList.add('wide');
+    if (Math.max.apply(null, data.steps.map(closeUpWidth)) * 1.25 > room) page.classList.add('wide');
   }
 
   function neighbourhood() {
@@ -164,6 +278,15 @@
                    height: Math.max(box.y + box.height, b.y + b.height) - Math.min(box.y, b.y)} : b;
     });
     return box;
+  }
+
+  // a formula wider than its column is set smaller, down to 12 px; beyond that it scrolls
+  function fitFormulas() {
+    role('numbers').querySelectorAll('.eq math').forEach(function (m) {
+      m.style.fontSize = '';
+      const room = m.closest('.eqs').clientWidth - 2, wide = m.getBoundingClientRect().width;
+      if (wide > room) m.style.fontSize = Math.max(12, parseFloat(getComputedStyle(m).fontSize) * room / wide) + 'px';
+    });
   }
 
   function fitFrame() {
@@ -182,6 +305,7 @@
     role('prev').disabled = k === 0;
     role('next').disabled = k === total - 1;
     role('numbers').innerHTML = step.html;
+    fitFormulas();
     focus();
     const box = neighbourhood();
     if (box && role('follow').checked) zoom.follow(box);
@@ -207,7 +331,7 @@
     if (evt.key in moves) { show(moves[evt.key]); evt.preventDefault(); }
     else if (evt.key === ' ') { play(); evt.preventDefault(); }
   });
-  window.addEventListener('resize', function () { chooseLayout(); focus(); fitFrame(); });
+  window.addEventListener('resize', function () { chooseLayout(); focus(); fitFormulas(); fitFrame(); });
   chooseLayout();
   show(k);
 })();
