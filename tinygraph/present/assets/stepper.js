@@ -267,17 +267,34 @@
     if (Math.max.apply(null, data.steps.map(closeUpWidth)) * 1.25 > room) page.classList.add('wide');
   }
 
-  function neighbourhood() {
-    let box = null;
-    data.steps[k].current.forEach(function (id) {
-      const g = byId(id);
-      if (!g) return;
-      const b = g.getBBox();
-      box = box ? {x: Math.min(box.x, b.x), y: Math.min(box.y, b.y),
-                   width: Math.max(box.x + box.width, b.x + b.width) - Math.min(box.x, b.x),
-                   height: Math.max(box.y + box.height, b.y + b.height) - Math.min(box.y, b.y)} : b;
+  // the boxes of the current node's groups in the drawing's own units (the viewBox's: Graphviz's
+  // groups sit under a translated graph group, so each box is mapped through its transform)
+  function currentBoxes() {
+    const root = svg.getScreenCTM().inverse();
+    return data.steps[k].current.map(byId).filter(Boolean).map(function (g) {
+      const b = g.getBBox(), m = root.multiply(g.getScreenCTM());
+      const p = [[b.x, b.y], [b.x + b.width, b.y + b.height]].map(function (c) {
+        const q = svg.createSVGPoint();
+        q.x = c[0]; q.y = c[1];
+        return q.matrixTransform(m);
+      });
+      return {x: Math.min(p[0].x, p[1].x), y: Math.min(p[0].y, p[1].y),
+              width: Math.abs(p[1].x - p[0].x), height: Math.abs(p[1].y - p[0].y)};
     });
-    return box;
+  }
+
+  // where to look: all of the current node's groups, or the first when they do not fit in
+  // the box together (a weight drawn once per time step)
+  function neighbourhood() {
+    const boxes = currentBoxes();
+    if (!boxes.length) return null;
+    const x0 = Math.min.apply(null, boxes.map(function (b) { return b.x; }));
+    const y0 = Math.min.apply(null, boxes.map(function (b) { return b.y; }));
+    const x1 = Math.max.apply(null, boxes.map(function (b) { return b.x + b.width; }));
+    const y1 = Math.max.apply(null, boxes.map(function (b) { return b.y + b.height; }));
+    const units = svg.getScreenCTM().a, room = role('overview');
+    const fits = (x1 - x0) * units <= room.clientWidth - 20 && (y1 - y0) * units <= room.clientHeight - 20;
+    return fits ? {x: x0, y: y0, width: x1 - x0, height: y1 - y0} : boxes[0];
   }
 
   // a formula wider than its column is set smaller, down to 12 px; beyond that it scrolls
@@ -331,7 +348,18 @@
     if (evt.key in moves) { show(moves[evt.key]); evt.preventDefault(); }
     else if (evt.key === ' ') { play(); evt.preventDefault(); }
   });
+  // a whole graph too small to read (its 9-point labels under 4 px) opens zoomed in to 1.4 px per
+  // point on the current node and follows it; "see the whole" shows the map
+  function openLegible() {
+    const box = neighbourhood();
+    if (box && !zoom.zoomed() && svg.getScreenCTM().a * 9 < 4) {
+      zoom.centre(box.x + box.width / 2, box.y + box.height / 2, 1.4);
+      zoom.follow(neighbourhood());                   // what fits at this scale
+    }
+  }
+
   window.addEventListener('resize', function () { chooseLayout(); focus(); fitFormulas(); fitFrame(); });
   chooseLayout();
   show(k);
+  openLegible();
 })();
