@@ -515,7 +515,9 @@ def unrolled(source="blog", steps=4, grads=False, highlight=None, visited=None, 
     along the pipe and each step is shaded by ‖∂L/∂state_t‖. ``per_row`` lays the steps out
     for a slide: rows of that many steps (the one-row layout cut into rows, ``lstm.slide``:
     needs Graphviz to build), and only the gradients handed from step to step labelled;
-    ``save(..., max_width=1920)`` then fits a PNG to a slide."""
+    ``save(..., max_width=1920)`` then fits a PNG to a slide. A stacked model is a grid, a row
+    per layer cut from the same kind of one-row layout, each layer's output rising into the
+    next (also built with Graphviz)."""
     ex = _example(source, steps)
     n = ex.notation
     T = len(ex.run.steps)
@@ -548,13 +550,6 @@ def unrolled(source="blog", steps=4, grads=False, highlight=None, visited=None, 
             a.update(_valve_attrs(vertex, {}, {}, roots + [s[k] for s in ex.run.steps for k in s]))
         return a
 
-    def eattrs(edge):
-        a = edge_attrs(edge)
-        if stacked and tg.layer_of(edge.src) != tg.layer_of(edge.dst) and edge.dst.kind != "group" or (
-                stacked and edge.dst.kind == "group" and tg.layer_of(edge.dst) != tg.layer_of(edge.src)):
-            a["constraint"] = "false"           # up into the next layer at the same step: the grid's columns
-        return a
-
     def cluster_attrs(scope):
         if stacked and len(scope) == 1 and tg.layer_of(scope) is not None:      # a layer: one row of the grid
             return {"fontname": FONT, "label": f"<<B>layer {tg.layer_of(scope)}</B>>", "labeljust": "l"}
@@ -576,59 +571,101 @@ def unrolled(source="blog", steps=4, grads=False, highlight=None, visited=None, 
                        values=False, grads="norm", graph_attrs={**ROW_LAYOUT, **_label(title, caption), **placed.graph},
                        place_leaves=False,
                        vertex_attrs=lambda v: {**vattrs(v), **placed.vertex.get(v.id, {})},
-                       edge_attrs=lambda e: {**eattrs(e), **placed.edge.get(edge_ids.get((e.src.id, e.dst.id, e.node)),
+                       edge_attrs=lambda e: {**edge_attrs(e), **placed.edge.get(edge_ids.get((e.src.id, e.dst.id, e.node)),
                                                                             {})},
                        cluster_attrs=lambda scope: {**cluster_attrs(scope), **placed.cluster.get("/".join(scope), {})},
                        **_overlay(grads, highlight, visited, edge_grads))
 
-    one_row = _rows(draw(), ex)
-    if per_row >= T:
+    one_row = draw()
+    if stacked:                         # each layer's steps after the layer below's, its inputs cut
+        rising = [(f"e_{k}", e.src.id, e.dst.id, "/".join(e.src.scope[:2])) for k, e in enumerate(one_row.edges)
+                  if tg.layer_of(e.src) and tg.layer_of(e.dst) and tg.layer_of(e.src) != tg.layer_of(e.dst)]
+        cut = {edge_id for edge_id, *_ in rising}
+        one_row.body = [line for line in one_row.body if not any(f"id={i} " in line or f"id={i}]" in line
+                                                                 for i in cut)]
+    one_row = _rows(one_row, ex)
+    if not stacked and per_row >= T:
         return one_row
-    dot = draw(slide.place(one_row, lambda v: _row_of(one_row, v, per_row)))
+    if stacked:                         # a grid: the top layer's row first, step t of every layer in column t
+        layers = len(ex.notations)
+        placed = slide.place(one_row, lambda v: _part_of(one_row, v, lambda u: (
+            layers - tg.layer_of(u), tg.step_of(u)) if tg.layer_of(u) and tg.step_of(u) else None), _upright(one_row, ex))
+        slide.rise(placed, rising)
+    else:
+        placed = slide.place(one_row, lambda v: _part_of(one_row, v, lambda u: divmod(tg.step_of(u) - 1, per_row)
+                                                         if tg.step_of(u) else None), _upright(one_row, ex))
+    dot = draw(placed)
     dot.engine = "neato"                # every position given: drawn by neato -n2 as placed
     dot.comment = "every position is given: render with neato -n2 (e.g. neato -n2 -Tsvg)"
     return dot
 
 
-def _row_of(dot, vertex, per_row):
-    """The row of a slide ``vertex`` belongs in: its step's; for one outside the steps (a state
-    handed in, the final state, the loss) the row of the step it feeds, else of the one feeding it."""
-    step = tg.step_of(vertex)
-    if step is None:
-        fed = [tg.step_of(e.dst) for e in dot.edges if e.src is vertex and tg.step_of(e.dst)]
-        feeding = [tg.step_of(e.src) for e in dot.edges if e.dst is vertex and tg.step_of(e.src)]
-        step = min(fed) if fed else max(feeding, default=1)
-    return (step - 1) // per_row
+def _inputs(dot, ex, layer):
+    """The vertex taking each step's input in ``layer`` (0: the bottom one): X_t, or what takes
+    the layer below's output."""
+    if layer == 0:
+        return [dot.vertex_of(x).id for x in ex.run.inputs]
+    below = ex.notations[layer - 1].hidden
+    return [next(e.dst.id for e in dot.edges if e.node is step[below] and tg.layer_of(e.dst) == layer + 1)
+            for step in ex.run.steps]
+
+
+def _upright(dot, ex):
+    """Pairs (upper, lower) of vertex ids that say which way up a step is, as in the cell view:
+    its forget valve above its input; the initial memory above the initial hidden state."""
+    pairs = []
+    for layer, n in enumerate(ex.notations):
+        if n.memory and n.memory != n.hidden:
+            pairs.append((dot.vertex_of(ex.run.initial_state[n.memory0]).id,
+                          dot.vertex_of(ex.run.initial_state[n.hidden0]).id))
+        for step, given in zip(ex.run.steps, _inputs(dot, ex, layer) if n.valves else ()):
+            pairs.append((next(v.id for v in dot.vertices if v.kind == "op" and v.nodes[0] is step[n.valves[0]]),
+                          given))
+    return pairs
+
+
+def _part_of(dot, vertex, part):
+    """The (row, column) ``vertex`` is drawn in: ``part(vertex)``; a vertex outside the steps (a
+    state handed in, the loss) goes in a column of its own just before the first part it feeds,
+    else just after the last part feeding it."""
+    if part(vertex) is not None:
+        return part(vertex)
+    fed = [part(e.dst) for e in dot.edges if e.src is vertex and part(e.dst) is not None]
+    if fed:
+        row, column = min(fed)
+        return row, column - 0.5
+    row, column = max((part(e.src) for e in dot.edges if e.dst is vertex and part(e.src) is not None),
+                      default=(0, 0))
+    return row, column + 0.5
 
 
 def _rows(dot, ex):
     """The unrolled view's row: the memory pipe on top and the hidden path below it, each step
-    after the previous one. A stacked model is a grid: each layer's row above the layer below
-    (its initial states higher in the first column).
+    after the previous one; in a stacked model each layer's steps after the layer below's
+    (``unrolled`` then cuts the row into a grid, layer by layer).
 
     The relations asked for: the initial memory above the initial hidden state (one column);
     the hidden states kept in line from step to step, and each step's X_t after the previous
-    hidden state, so the steps follow each other from left to right instead of stacking in a
-    staircase; each step's gates side by side in the pipe's order, as in the cell view."""
-    x_ids = [dot.vertex_of(x).id for x in ex.run.inputs]
-    firsts = []                                         # the initial states, top layer first
-    for n in reversed(ex.notations):
-        firsts += [dot.vertex_of(ex.run.initial_state[k]).id for k in dict.fromkeys((n.memory0, n.hidden0)) if k]
-    if len(firsts) > 1:
-        _same_rank(dot, firsts, ordered=True)
+    hidden state (in a stack, what takes the layer below's output), so the steps follow each
+    other from left to right instead of stacking in a staircase; a layer's initial states after
+    the last hidden state of the layer below; each
+    step's gates side by side in the pipe's order, as in the cell view."""
+    last = None
     for layer, n in enumerate(ex.notations):
+        inputs = _inputs(dot, ex, layer)
+        firsts = [dot.vertex_of(ex.run.initial_state[k]).id for k in dict.fromkeys((n.memory0, n.hidden0)) if k]
+        if len(firsts) > 1:
+            _same_rank(dot, firsts, ordered=True)
+        for first in firsts if last else ():
+            _keep_in_line(dot, last, first, weight=0)
         h_ids = [dot.vertex_of(ex.run.initial_state[n.hidden0]).id]
         h_ids += [dot.vertex_of(step[n.hidden]).id for step in ex.run.steps]
         for k in range(1, len(h_ids)):                  # step k: from h_ids[k-1] to h_ids[k]
             _keep_in_line(dot, h_ids[k - 1], h_ids[k], weight=3)
-            if layer == 0:                              # the inputs enter the bottom layer
-                _keep_in_line(dot, h_ids[k - 1], x_ids[k - 1], weight=1)
-    if len(ex.notations) > 1:                           # a grid: step t of every layer in one column
-        for step in ex.run.steps:
-            for name in dict.fromkeys(("memory", "hidden")):
-                ids = [dot.vertex_of(step[getattr(n, name)]).id for n in reversed(ex.notations) if getattr(n, name)]
-                if len(ids) > 1:
-                    _same_rank(dot, ids, ordered=True)
+            _keep_in_line(dot, h_ids[k - 1], inputs[k - 1], weight=1)
+            if layer:                                   # the output on the level of the input from below
+                _keep_in_line(dot, inputs[k - 1], h_ids[k], weight=20)
+        last = h_ids[-1]
     by_step = {}
     for vertex in _gates_in_order(dot.vertices):
         by_step.setdefault((tg.layer_of(vertex), tg.step_of(vertex)), []).append(vertex.id)

@@ -305,23 +305,44 @@ def test_gru_cell_view_pipe_runs_straight_along_the_top_with_gates_in_order_belo
     assert {"update valve: keep", "update valve: let in", "reset valve"} <= set(texts)
 
 
-@pytest.mark.parametrize("variant", ["blog", "gru"])
-def test_stacked_unrolled_view_is_a_grid_layers_up_time_across_each_memory_pipe_on_its_own_row(variant):
+@pytest.mark.parametrize("variant, T", [("blog", 1), ("blog", 3), ("blog", 4), ("peephole", 3), ("paper", 2),
+                                        ("gru", 3), ("rnn", 4)])
+def test_stacked_unrolled_view_is_a_grid_read_like_the_one_layer_view(variant, T):
+    """Layers up, time across: each layer's row wholly above the layer below, step t of every
+    layer in one column, each layer's pipe above the hidden path entering each step (as in the
+    one-layer view), the loss after the top layer's last step, on its row; each layer's output
+    rises into the next layer outside every step but its own two."""
     from lstm import diagrams
-    ex = diagrams.example(variant, steps=3, num_layers=2)
+    from test_diagrams import above, crosses, laid_out, layout, op_vertex
+
+    ex = diagrams.example(variant, steps=T, num_layers=2)
     dot = diagrams.unrolled(ex, grads=True)
+    boxes, routes = laid_out(dot)
+    pos = layout(dot)
+    assert boxes["layer=2"][1] > boxes["layer=1"][3]                               # y grows upwards
+    for t in range(1, T + 1):
+        assert abs(boxes[f"layer=1/t={t}"][0] - boxes[f"layer=2/t={t}"][0]) < 1.0, t   # one column
+        if t < T:
+            assert boxes[f"layer=1/t={t}"][2] < boxes[f"layer=1/t={t + 1}"][0]
+    for n in ex.notations:
+        hidden = [dot.vertex_of(ex.run.initial_state[n.hidden0]).id]
+        hidden += [op_vertex(dot, step[n.hidden]).id for step in ex.run.steps[:-1]]
+        if n.memory and n.memory != n.hidden:
+            for step, entering in zip(ex.run.steps, hidden):
+                assert above(pos, op_vertex(dot, step[n.valves[0]]).id, entering), (n.memory, tg.step_of(step[n.hidden]))
+    loss = dot.vertex_of(ex.loss).id
+    top = boxes["layer=2"]
+    assert pos[loss][0] > top[2] and top[1] < pos[loss][1] < top[3]
+    rising = [f"e_{k}" for k, e in enumerate(dot.edges) if tg.layer_of(e.src) == 1 and tg.layer_of(e.dst) == 2]
+    assert len(rising) == T
+    for k in rising:
+        edge = dot.edges[int(k[2:])]
+        own = {f"layer={tg.layer_of(v)}/t={tg.step_of(v)}" for v in (edge.src, edge.dst)}
+        for scope, (x0, y0, x1, y1) in boxes.items():
+            if "/" in scope and scope not in own:
+                assert not any(x0 < x < x1 and y0 < y < y1 for x, y in routes[k]), (k, scope)
+        assert not any(crosses(routes[k], routes[other]) for other in rising if other != k)
     svg = drawn(dot)
-    memory = "C_t" if variant == "blog" else "H_t"
-    pipe_ops = {(l, t): next(v.id for v in dot.vertices if v.kind == "op" and v.nodes[0] is step[f"layer{l}.{memory}"])
-                for l in (1, 2) for t, step in enumerate(ex.run.steps, start=1)}
-    y = {key: svg.centre_y(i) for key, i in pipe_ops.items()}
-    x = {key: svg.centre_x(i) for key, i in pipe_ops.items()}
-    for l in (1, 2):
-        assert max(y[l, t] for t in (1, 2, 3)) - min(y[l, t] for t in (1, 2, 3)) < 1.0, y   # one straight row
-        assert x[l, 1] < x[l, 2] < x[l, 3]                                                 # time across
-    for t in (1, 2, 3):
-        assert y[2, t] < y[1, t]                                     # layer 2 above layer 1 (SVG y grows down)
-        assert abs(x[2, t] - x[1, t]) < 1.0                          # step t of both layers in one column
     labels = svg.cluster_labels()
     assert any("layer 1" in s for s in labels) and any("layer 2" in s for s in labels)
     assert "2 layers" in " ".join(svg_texts(svg))
