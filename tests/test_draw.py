@@ -331,6 +331,17 @@ def test_drawing_is_a_graphviz_digraph_that_displays_in_jupyter():
     assert "<?xml" not in shown and "a &lt;title&gt;" in shown
 
 
+def test_a_drawing_taller_than_wide_gets_a_taller_box_in_jupyter():
+    x = tg.tensor(np.ones(2), name="x")
+    for k in range(12):
+        x = tg.tanh(x, name=f"h{k}")
+    def box_height(rankdir):
+        shown = tg.draw(x, rankdir=rankdir)._repr_mimebundle_()["text/html"]
+        return int(shown.split('data-max-height="')[1].split('"')[0])
+    assert box_height("LR") == 640
+    assert 640 < box_height("TB") <= 1408
+
+
 def test_every_drawn_vertex_and_edge_has_a_stable_id_in_the_svg():
     *_, loss = small_graph()
     dot = tg.draw(loss)

@@ -60,6 +60,7 @@ Without Graphviz's ``dot`` program ``.source`` still works, and rendering raises
 import fnmatch
 import html
 import math
+import re
 from dataclasses import dataclass, field
 from importlib import resources
 
@@ -142,9 +143,15 @@ def zoom_script():
     return (resources.files(__package__) / "assets" / "zoom.js").read_text(encoding="utf-8")
 
 
-def zoomable_html(svg, max_height=640):
+def zoomable_html(svg, max_height=None):
     """An SVG as HTML that fits its container's width, with click-to-zoom and drag-to-move;
-    without JavaScript (a sanitised viewer) it still shows, fitted to the width."""
+    without JavaScript (a sanitised viewer) it still shows, fitted to the width. The box is at
+    most ``max_height`` pixels tall: by default 640, up to 2.2 times that for a drawing taller
+    than wide (a tall one would else show as a thin strip)."""
+    if max_height is None:
+        box = re.search(r'viewBox="[-\d.]+ [-\d.]+ ([\d.]+) ([\d.]+)"', svg)
+        aspect = float(box.group(2)) / max(float(box.group(1)), 1.0) if box else 1.0
+        max_height = round(640 * min(max(aspect, 1.0), 2.2))
     svg = svg[svg.find("<svg"):].replace("<svg", '<svg style="display:block; width:100%; height:auto"', 1)
     return (f'<div class="tg-zoom" data-max-height="{max_height}" style="border:1px solid #ddd; '
             f'border-radius:6px; overflow:hidden; cursor:zoom-in" title="click to zoom in, drag to move, '
