@@ -104,11 +104,11 @@ def _upside_down(above, nodes, part, parts):
     for (row, _), b in parts.items():
         low, high = middle.get(row, (b.y0, b.y1))
         middle[row] = min(low, b.y0), max(high, b.y1)
+    said = dict(votes)
     for row, column in parts:           # a part with no say goes the way of the nearest part that has one
-        if (row, column) not in votes:
-            said = [c for r, c in votes if r == row]
-            if said:
-                votes[row, column] = votes[row, min(said, key=lambda c: abs(c - column))]
+        columns = [c for r, c in said if r == row]
+        if (row, column) not in said and columns:
+            votes[row, column] = said[row, min(columns, key=lambda c: abs(c - column))]
     return {key: sum(middle[key[0]]) / 2 for key, vote in votes.items() if vote > 0}
 
 
