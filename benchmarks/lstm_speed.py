@@ -34,7 +34,7 @@ on 7-element vectors over 1,000 characters, ~50,000 ops, against the same code i
 eager), the peak memory (tracemalloc, which sees numpy's allocations) of forward +
 backward at the medium size with T = 1,000 steps, and the time to draw an unrolled graph.
 
-    python -m lstm bench                      # everything (about two minutes)
+    python -m lstm bench                      # everything (1.5-3.5 minutes)
     python -m lstm bench --quick              # tiny, small, medium; fewer repeats
     python -m lstm bench --sizes tiny,small --dtypes float32 --repeats 20
     .venv/bin/python benchmarks/lstm_speed.py --help

@@ -5,7 +5,7 @@ PyTorch, at four sizes, in float64 and float32; a 2-layer LSTM on 7-element vect
 T = 1,000 steps; and drawing an unrolled graph.
 
 Runs benchmarks/lstm_speed.py in a fresh Python, so that BLAS starts with --threads threads.
-The full run takes 1.5 to 3 minutes (more on a loaded machine); --quick about half a minute.
+The full run takes 1.5 to 3.5 minutes (more on a loaded machine); --quick about half a minute.
 
 examples:
   python -m lstm bench
