@@ -10,20 +10,22 @@ window.tgZoom = window.tgZoom || function (box) {
   svg.removeAttribute('width');
   svg.removeAttribute('height');
   svg.setAttribute('preserveAspectRatio', 'xMidYMid meet');
-  function size() {
-    const w = box.clientWidth || 800;
-    return {w: w, h: Math.max(120, Math.min(maxHeight, w * whole.h / whole.w))};
+  // the box fits the whole drawing's shape; zoomed in, a wide and short drawing gets at least
+  // 360 px of height, so that what is around the point looked at shows too
+  function size(zoomed) {
+    const w = box.clientWidth || 800, fitted = Math.min(maxHeight, w * whole.h / whole.w);
+    return {w: w, h: Math.max(120, zoomed ? Math.max(fitted, Math.min(maxHeight, 360)) : fitted)};
   }
   function apply() {
-    const s = size(), v = view || whole;
+    const s = size(!!view), v = view || whole;
     svg.style.height = s.h + 'px';
     svg.style.maxHeight = 'none';
     svg.setAttribute('viewBox', v.x + ' ' + v.y + ' ' + v.w + ' ' + v.h);
     box.classList.toggle('zoomed', !!view);
   }
-  function scale() { return view ? size().w / view.w : null; }
+  function scale() { return view ? size(true).w / view.w : null; }
   function centre(cx, cy, k) {
-    const s = size(), w = s.w / k, h = s.h / k;
+    const s = size(true), w = s.w / k, h = s.h / k;
     view = {x: cx - w / 2, y: cy - h / 2, w: w, h: h};
     apply();
   }
