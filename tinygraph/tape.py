@@ -190,7 +190,7 @@ class Tape:
 
     def __init__(self, root, arg_nodes, batch_steps=False):
         order = topological_order(root, needs_grad_only=False)
-        self.batches, self.batch_of, self.stacks, self.buffers = [], {}, {}, []
+        self.batches, self.batch_of, self.stacks, self.buffers = [], {}, {}, set()      # buffers: ids
         if batch_steps:             # leaves first: every input is there before the first op
             order = [n for n in order if n.op is None] + [n for n in order if n.op is not None]
             self.batches = find_batches(order, root)
@@ -287,7 +287,7 @@ class Tape:
         page faults when malloc has handed the last call's memory back to the system."""
         if name not in self.names:
             self.names[name] = np.empty(shape, dtype)
-            self.buffers.append(self.names[name])
+            self.buffers.add(id(self.names[name]))
         return name
 
     def _backward_lines(self, root, args, returned):
@@ -339,8 +339,8 @@ class Tape:
         value, grads = self.replay(flat)
         for target, g in zip(self.grad_leaves, grads):
             node = nodes[target] if type(target) is int else target
-            if g.base is not None and any(np.may_share_memory(g, buffer) for buffer in self.buffers):
-                g = g.copy()            # an op handed a view of a value on as a gradient: keep it
+            if id(g if g.base is None else g.base) in self.buffers:
+                g = g.copy()            # an op handed a value (or a view of one) on as a gradient
             g.setflags(write=False)
             node.grad = g if node.grad is None else freeze(np.asarray(node.grad + g))
         return value.item()
