@@ -279,17 +279,16 @@ def test_step_command_writes_a_gif_with_one_frame_per_step_1280_wide(tmp_path):
     assert ImageChops.difference(first, second).getbbox() is not None        # the red marker moved on
 
 
-@pytest.fixture(scope="module")
-def gif_cell():
-    """The blog's cell view as the GIF draws it: its picture, layout and page data, and a
-    function that draws one step's frame at full scale (no window, no header)."""
+def gif_of(view, steps):
+    """The blog's ``view`` as the GIF draws it: its picture, layout and page data, and a function
+    that draws one step's frame at full scale (no window, no header; ``frame.picture``: the base)."""
     from PIL import Image, ImageDraw
 
     from lstm.commands.step import make_stepper
     from tinygraph.present import animate
     from tinygraph.present.page import page_data
 
-    stepper = make_stepper("blog", "cell", 1)
+    stepper = make_stepper("blog", view, steps)
     drawing = stepper.overview()
     data = page_data(stepper, drawing, 0)
     picture = Image.open(io.BytesIO(animate._png(drawing, hide=animate.redrawn(data)))).convert("RGB")
@@ -306,6 +305,12 @@ def gif_cell():
 
     frame.picture = picture
     return stepper, drawing, data, layout, frame
+
+
+@pytest.fixture(scope="module")
+def gif_cell():
+    """The blog's cell view as the GIF draws it (its H_t-1 junction edge adds up four parts)."""
+    return gif_of("cell", 1)
 
 
 def ink_near(image, point, colour, radius=7):
@@ -405,6 +410,22 @@ def test_a_gif_frame_hides_a_records_gradient_until_backward_reaches_it(gif_cell
     box = tuple(int(v) for v in rows[0])
     assert len(frame(since - 1).crop(box).getcolors(4096)) == 1                # covered: no text
     assert len(frame(since).crop(box).getcolors(4096)) > 1
+
+
+def test_a_gif_frame_veils_a_node_not_reached_in_its_clusters_colour():
+    stepper, drawing, data, layout, frame = gif_of("unrolled", 2)
+    first = frame(0)
+    shaded = 0
+    for vid, since in data["since"].items():
+        if since == 0 or vid not in layout.boxes:
+            continue
+        left, top, right, bottom = (int(v) for v in layout.boxes[vid])
+        corner = (left + 1, top + 1)                     # inside the box, outside a rounded node
+        under = frame.picture.getpixel(corner)
+        if min(under) < 235:                              # a shaded step's cluster, not white
+            shaded += 1
+            assert sum(abs(a - b) for a, b in zip(first.getpixel(corner), under)) < 30, (vid, under)
+    assert shaded > 3
 
 
 def test_gif_frames_are_one_size():

@@ -21,7 +21,7 @@ from .page import page_data, width_legend
 WIDTH = 1280
 DPI = 96                 # 1.33 px per point: 9-point labels are 12 px tall
 FONTS = ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "DejaVuSans.ttf")
-RED, VEIL, GREY = (214, 39, 40), (255, 255, 255, 170), (176, 176, 176)
+RED, GREY, VEIL = (214, 39, 40), (176, 176, 176), 170      # VEIL: the veil's opacity (of 255)
 GRAD_ROW = "#b2182b"     # tinygraph.draw's GRAD_FONT: the colour of a record's gradient row
 SMOOTH = 3               # edges are drawn 3× larger and shrunk: smooth, like Graphviz's own lines
 
@@ -222,6 +222,15 @@ def edge_look(shape, changes, pending, lit, k):
     return colour, width, dashed, label
 
 
+def _around(picture, box):
+    """The lightest colour just around ``box``: the fill of the cluster it sits in, or white
+    (a veil of that colour fades the node into its cluster, as the page greys it)."""
+    left, top, right, bottom = (int(round(v)) for v in box)
+    ring = [picture.getpixel((x, y)) for x in range(max(0, left - 3), min(picture.width, right + 4), 2)
+            for y in (top - 3, bottom + 3) if 0 <= y < picture.height]
+    return max(ring, key=sum) if ring else (255, 255, 255)
+
+
 def _groups(stepper, per):
     """Lists of step indices, one per frame."""
     if per == "step":
@@ -269,7 +278,7 @@ def _frame(Image, ImageDraw, picture, layout, data, stepper, group):
     pen = ImageDraw.Draw(veil)
     for vid, since in data["since"].items():
         if last < since and vid in boxes:
-            pen.rectangle(boxes[vid], fill=VEIL)
+            pen.rectangle(boxes[vid], fill=_around(picture, boxes[vid]) + (VEIL,))
     current = [boxes[v] for i in group for v in data["steps"][i]["current"] if v in boxes]
     near = current or [boxes[v] for i in group for v in _neighbours(data["steps"][i]) if v in boxes]
     for box in current:
