@@ -288,3 +288,26 @@ def test_bad_use_gets_clear_errors():
     with pytest.raises(KeyError, match="2 steps have a node named 'F'"):
         Stepper(loss, draw=RecordingDraw()).index_of("F")
     assert stepper[-1].node is a and [v.node for v in stepper[1:3]] == [stepper.steps[1].node, b]
+
+
+def test_each_steps_drawing_widths_its_edges_on_the_pages_one_scale():
+    import re
+
+    from tinygraph.present.page import page_data
+
+    stepper = Stepper(blog_loss()[2])
+    data = page_data(stepper, stepper.overview(), 0)
+    assert stepper.width_scale() == (pytest.approx(data["scale"]["low"]), pytest.approx(data["scale"]["high"]))
+    compared = 0
+    for k in (3, len(stepper) // 2, len(stepper) - 1):
+        lit = set(data["steps"][k]["lit"])
+        for line in stepper.drawing(k).source.splitlines():
+            found = re.search(r"\bid=(e_\d+)\b", line)
+            width = re.search(r"\bpenwidth=\"?([\d.]+)", line)
+            if not found or found.group(1) in lit or found.group(1) not in data["edges"]:
+                continue
+            now = [c for c in data["edges"][found.group(1)] if c[0] <= k]
+            if now:                                        # sent: the width the page shows at step k
+                assert width and float(width.group(1)) == pytest.approx(now[-1][2], abs=0.011), (k, line)
+                compared += 1
+    assert compared > 20

@@ -458,7 +458,7 @@ def _common(a, b):
 
 def draw(roots, *, rankdir="LR", values=True, grads=True, records="all", collapse=None, hide=None,
          junctions=True, place_leaves=True, repeat_leaves=True,
-         highlight=None, visited=None, edge_grads=None,
+         highlight=None, visited=None, edge_grads=None, edge_scale=None,
          legend=False, title=None, names=None, parts=True,
          vertex_attrs=None, edge_attrs=None, cluster_attrs=None, graph_attrs=None):
     """Draw the graph that computed ``roots`` (a Node or several) as a ``graphviz.Digraph``.
@@ -474,7 +474,9 @@ def draw(roots, *, rankdir="LR", values=True, grads=True, records="all", collaps
     ``repeat_leaves``: such a leaf used in several top-level clusters (a weight shared by
     every time step) is drawn once in each instead of with long edges into all of them:
     readable, and Graphviz lays out long unrolled graphs in seconds instead of minutes.
-    Overlay: ``highlight``, ``visited``, ``edge_grads``.
+    Overlay: ``highlight``, ``visited``, ``edge_grads``; ``edge_scale=(smallest, largest)``
+    fixes the norms drawn thinnest and thickest (default: those on this drawing's edges), so
+    that drawings of several backward steps share one scale.
     ``legend=True`` adds a legend of the roles. ``title`` is shown on top. ``names``
     maps nodes to the names shown for them (e.g. {C0: "C_t-1"}). ``parts``: an op that
     declares its parts (a fused op, see the module docstring) is drawn as a table of them.
@@ -492,7 +494,7 @@ def draw(roots, *, rankdir="LR", values=True, grads=True, records="all", collaps
     if records not in ("all", "named", "ends"):
         raise ValueError(f"draw: records must be 'all', 'named' or 'ends', got {records!r}")
     builder = build(roots, collapse, records, hide, repeat_leaves, place_leaves, junctions)
-    overlay = Overlay.of(roots, highlight, visited, edge_grads, builder)
+    overlay = Overlay.of(roots, highlight, visited, edge_grads, builder, edge_scale)
     style = Style(builder, overlay, values, grads, records, dict(names or {}), parts, vertex_attrs)
     dot = _new_drawing(rankdir, title, graph_attrs)
     by_scope = {}
@@ -550,7 +552,7 @@ class Overlay:
     scale: tuple = (0.0, 0.0)
 
     @classmethod
-    def of(cls, roots, highlight, visited, edge_grads, builder):
+    def of(cls, roots, highlight, visited, edge_grads, builder, edge_scale=None):
         edge_grads, node_grads = _given_grads(roots, edge_grads)
         step = highlight if isinstance(highlight, BackwardStep) else None
         node = highlight.node if step is not None else highlight
@@ -565,7 +567,7 @@ class Overlay:
             gs = [edge_grads[(edge.node, c)] for c in edge.consumers if (edge.node, c) in edge_grads]
             if gs:
                 edge.grad = grad_norm(sum(gs[1:], gs[0]))
-        norms = [e.grad for e in builder.edges if e.grad is not None and e.grad > 0]
+        norms = list(edge_scale or (e.grad for e in builder.edges if e.grad is not None and e.grad > 0))
         scale = (math.log10(min(norms)), math.log10(max(norms))) if norms else (0.0, 0.0)
         lit = set() if node is None else {v for v in builder.vertices if v.kind != "junction" and node in v.nodes}
         return cls(node, lit, None if visited is None else set(visited), node_grads, scale)

@@ -95,12 +95,12 @@ def page_data(stepper, drawing, start):
              for v in vertices if any(n.requires_grad for n in v.nodes)}
     edge_ids = {id(e): f"e_{k}" for k, e in enumerate(drawing.edges)}
     edge_since = {edge_ids[id(e)]: reached([e.node, *e.consumers]) for e in drawing.edges if e.node.requires_grad}
-    edges, scale = _edges_sent(stepper, drawing, edge_ids)
+    edges, scale = edges_sent(stepper, drawing, edge_ids)
     return {"start": start, "steps": [_step_data(stepper, drawing, i, vertices, edge_ids) for i in range(never)],
             "since": since, "edgeSince": edge_since, "edges": edges, "scale": scale}
 
 
-def _edges_sent(stepper, drawing, edge_ids):
+def edges_sent(stepper, drawing, edge_ids):
     """``{edge id: [[step, label, width, norm], ...]}``: what each edge shows from each step its
     gradient changes on (a sum in progress shows its partial value), and the scale of the widths:
     ``{"low": norm, "high": norm}``, the smallest and largest nonzero norm any edge shows at any

@@ -201,6 +201,7 @@ class Stepper:
                     self._incoming.setdefault(parent, []).append((step.node, position, g))
         self._svgs = {}
         self._final = None
+        self._scale = None
 
     def _walk_backward_graph(self, root, grad):
         """Backward with create_graph: record each node's adjoint (a Node) and the step at which
@@ -318,9 +319,21 @@ class Stepper:
         if self.draw_function is not None:
             return self.draw_function(self.root, highlight=self.steps[i], visited=self.visited(i),
                                       edge_grads=sent, **self.draw_options)
-        options = {"grads": False, **self.draw_options}
+        options = {"grads": False, "edge_scale": self.width_scale(), **self.draw_options}
         options["edge_attrs"] = self._reserve_labels(sent, options.get("edge_attrs"))
         return draw(self.root, highlight=self.steps[i], visited=self.visited(i), edge_grads=sent, **options)
+
+    def width_scale(self):
+        """``(smallest, largest)``: the nonzero ‖gradient‖ norms any edge of the overview shows at
+        any step, drawn thinnest and thickest: one scale of edge widths for the whole walk, the
+        page's, which ``drawing(i)`` uses too (its widths compare between steps)."""
+        if self._scale is None:
+            from .page import edges_sent
+
+            overview = self.overview()
+            scale = edges_sent(self, overview, {id(e): f"e_{k}" for k, e in enumerate(overview.edges)})[1]
+            self._scale = (scale["low"], scale["high"])
+        return self._scale
 
     def _reserve_labels(self, sent, user_hook):
         """An ``edge_attrs`` hook for tinygraph.draw: an edge backward has not reached yet gets
