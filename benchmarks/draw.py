@@ -28,6 +28,7 @@ import time
 
 import graphviz
 
+import checkout  # noqa: F401  (benchmarks/checkout.py: this checkout's tinygraph and lstm)
 import tinygraph as tg
 from lstm import diagrams
 

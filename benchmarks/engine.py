@@ -29,6 +29,7 @@ for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import numpy as np  # noqa: E402  (after the thread settings)
 
+import checkout  # noqa: E402,F401  (benchmarks/checkout.py: this checkout's tinygraph and lstm)
 import tinygraph as tg  # noqa: E402
 from machine import describe  # noqa: E402  (benchmarks/machine.py)
 

@@ -129,6 +129,8 @@ import tracemalloc  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+sys.path.insert(0, HERE)                        # also when lstm/commands/bench.py loads this file by path
+import checkout  # noqa: E402,F401  (benchmarks/checkout.py: this checkout's tinygraph and lstm)
 import tinygraph as tg  # noqa: E402
 from lstm.cells import BlogLSTM  # noqa: E402
 from lstm.fused_cell import FusedBlogLSTM  # noqa: E402

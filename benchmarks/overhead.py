@@ -22,6 +22,7 @@ for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import numpy as np  # noqa: E402
 
+import checkout  # noqa: E402,F401  (benchmarks/checkout.py: this checkout's tinygraph and lstm)
 import tinygraph as tg  # noqa: E402
 from tinygraph.ops import Mul, _lift, as_node  # noqa: E402
 

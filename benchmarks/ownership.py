@@ -12,6 +12,7 @@ for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import numpy as np  # noqa: E402
 
+import checkout  # noqa: E402,F401  (benchmarks/checkout.py: this checkout's tinygraph and lstm)
 import tinygraph as tg  # noqa: E402
 from rounds import best_cpu_time as best  # noqa: E402  (benchmarks/rounds.py)
 

@@ -35,6 +35,7 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))      # loaded by path from lstm_speed.py too
 from rounds import interleaved, median_ratio  # noqa: E402  (benchmarks/rounds.py)
 
+import checkout  # noqa: E402,F401  (benchmarks/checkout.py: this checkout's tinygraph and lstm)
 import tinygraph as tg  # noqa: E402
 from lstm.cells import BlogLSTM, Stacked  # noqa: E402
 

@@ -1,8 +1,10 @@
 """``python -m lstm bench``: options survive the trip to the benchmark's own process, and a
 one-repeat run at the tiny size finishes with every implementation agreeing (no timing is
 asserted)."""
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -52,3 +54,19 @@ def test_torch_implementations_agree_with_the_reference_when_torch_is_installed(
     assert result.returncode == 0, result.stderr          # the run stops if any implementation disagrees
     for name in ("torch nn.LSTM", "torch LSTMCell loop"):
         assert f"tiny  float64  {name}" in result.stdout and f"tiny  float32  {name}" in result.stdout, name
+
+
+def test_a_benchmark_measures_this_checkouts_tinygraph_not_an_installed_copy(tmp_path):
+    """A decoy ``tinygraph`` placed first on PYTHONPATH (as a shared virtualenv or another
+    checkout would be) must lose to the checkout the benchmark script sits in."""
+    decoy = tmp_path / "tinygraph"
+    decoy.mkdir()
+    (decoy / "__init__.py").write_text("raise ImportError('the decoy tinygraph was imported')\n")
+    root = Path(__file__).resolve().parents[1]
+    script = tmp_path / "which.py"
+    script.write_text(f"import sys\nsys.path.insert(0, {str(root / 'benchmarks')!r})\n"
+                      "import checkout\nimport tinygraph\nprint(tinygraph.__file__)\n")
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60,
+                            cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(tmp_path)})
+    assert result.returncode == 0, result.stderr
+    assert Path(result.stdout.strip()).resolve() == root / "tinygraph" / "__init__.py"
