@@ -1,6 +1,8 @@
 """Exercises for students, and the grader that checks them.
 
-- ``check(name, answer, truth)``: the check cell of a predict-then-check exercise in a notebook.
+- ``check(name, answer, truth)``: the check cell of a predict-then-check exercise in a notebook;
+  ``answered(name, answer)``: the answer for a check cell that computes with it (a blank says
+  "not answered yet").
 - ``grade(exercise, path)``: grade a student's file (``python -m lstm grade EXERCISE FILE``).
   Every function of the file gets the TRUE inputs from autodiff, so one wrong line is
   reported as that one quantity; ``report.drawing()`` highlights it on the graph.
@@ -10,7 +12,7 @@
 """
 from . import blog_bptt, blog_step, op_vjp, paper_step, rnn_step
 from .grader import TOLERANCE, GradeError, Report
-from .predict import check
+from .predict import answered, check
 
 EXERCISES = {exercise.name: exercise for exercise in (blog_step.EXERCISE, rnn_step.EXERCISE, blog_bptt.EXERCISE,
                                                            op_vjp.EXERCISE, paper_step.EXERCISE)}
@@ -38,4 +40,4 @@ def _exercise(name):
     return EXERCISES[name]
 
 
-__all__ = ["EXERCISES", "GradeError", "Report", "TOLERANCE", "check", "grade", "grade_here"]
+__all__ = ["EXERCISES", "answered", "GradeError", "Report", "TOLERANCE", "check", "grade", "grade_here"]

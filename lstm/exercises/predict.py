@@ -7,8 +7,42 @@ ok: ā = 4.0
 Traceback (most recent call last):
 ...
 AssertionError: zero at t = 1: missing 'W_fh' (you have 'F'; the answer is 'F', 'W_fh')
+
+A check cell that computes with the answer first passes it through ``answered``, so a blank
+says so instead of failing with a TypeError on ``...``:
+
+>>> abs(answered("decay", ...) - 0.95) < 0.04
+Traceback (most recent call last):
+...
+AssertionError: decay: not answered yet: replace the ... with your answer
 """
+import functools
+
 import numpy as np
+
+NOT_ANSWERED = "not answered yet"
+BLANK_LEFT = f"{NOT_ANSWERED}: replace the ... with your answer"
+
+
+def answered(name, answer):
+    """The student's ``answer`` to exercise ``name``, for a check cell to compute with. Raises
+    AssertionError "name: not answered yet: ..." while it is still the student copy's blank:
+    ``...``; a function is returned wrapped, so calling it while its body is still the blank
+    (``raise NotImplementedError("your answer here")``) says the same."""
+    if answer is Ellipsis:
+        raise AssertionError(f"{name}: {BLANK_LEFT}")
+    if not callable(answer):
+        return answer
+
+    @functools.wraps(answer)
+    def called(*args, **kwargs):
+        try:
+            return answer(*args, **kwargs)
+        except NotImplementedError as error:
+            if "your answer here" not in str(error):
+                raise
+            raise AssertionError(f"{name}: {NOT_ANSWERED}: write the body of {answer.__name__}") from None
+    return called
 
 
 def _listed(items):
@@ -18,7 +52,7 @@ def _listed(items):
 def _problem(answer, truth, rtol, atol):
     """What is wrong with ``answer``, in words (None when it is right)."""
     if answer is Ellipsis:
-        return "not answered yet: replace the ... with your answer"
+        return BLANK_LEFT
     if isinstance(truth, (set, frozenset)):
         answer = set(answer) if isinstance(answer, (set, frozenset, list, tuple)) else answer
         if not isinstance(answer, set):

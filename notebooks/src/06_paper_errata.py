@@ -43,6 +43,7 @@ from IPython.display import Markdown, display
 import tinygraph as tg
 from lstm import errata, paper
 from lstm.cells import PaperLSTM
+from lstm.exercises import answered, check
 from lstm.losses import mse
 from tinygraph.notebook import Stepper
 
@@ -144,7 +145,7 @@ def my_eq21(c):
 keys = ("delta_z_h", "delta_g_omega")
 only_f_h = off_by(lambda c: c.g_omega * c.delta_z_h * c.df_h(c.g_omega * c.s), "delta_s_to_t", *keys)
 assert only_f_h > 1e-3          # the derivative alone is not the whole fix (a check of this check)
-error = off_by(my_eq21, "delta_s_to_t", *keys)
+error = off_by(answered("your eq. 21", my_eq21), "delta_s_to_t", *keys)
 assert error < 1e-9 or abs(error - off_by(eq21_as_printed, "delta_s_to_t", *keys)) > 1e-12, \
     "this is the printed formula: which function is applied last in eq. 10, f_h or f_ω?"
 assert error < 1e-9 or abs(error - only_f_h) > 1e-12, \
@@ -179,9 +180,9 @@ t = 2
 c = context(t, "delta_z_c")
 printed_25, true_25 = paper.EQUATIONS["25"].printed(c), truth.steps[t - 1]["Delta_c"]
 measured_rows = [i for i in range(len(true_25)) if not np.allclose(printed_25[i], true_25[i])]
-assert sorted(wrong_rows) == measured_rows, (
-    f"the rows that differ at t={t} are {measured_rows}: the first N = 2 multiply x, the last the bias 1; "
-    "which part of the printed vector [xᵀ; s(t-1)ᵀ; 1] is not what eq. 3 feeds W_c?")
+check("the wrong rows of Δ_c", wrong_rows, set(measured_rows),
+      hint="the first N = 2 rows multiply x, the last the bias 1; which part of the printed vector "
+           "[xᵀ; s(t-1)ᵀ; 1] is not what eq. 3 feeds W_c?")
 print("rows that differ:", measured_rows)
 show("25")
 
@@ -207,8 +208,8 @@ for D in (1, 2, 3):
     small = errata.run_check([errata.Config(N=2, D=D, T=3)], blog=False)
     if next(r for r in small.rows if r.equation == "18").kind != "numbers":
         measured_right.append(D)
-assert sorted(right_for_D) == measured_right, (
-    f"eq. 18 as printed is right for D in {measured_right}: with one memory cell, i and j can only be 1")
+check("the D for which eq. 18 as printed is right", right_for_D, set(measured_right),
+      hint="with how many memory cells can i and j only be equal?")
 print("eq. 18 as printed is right for D =", measured_right)
 show("18")
 
@@ -232,9 +233,8 @@ equal_at = [T]
 # %%
 measured_equal = [t for t in range(1, T + 1)
                   if np.allclose(truth.steps[t - 1]["definition_14"], truth.steps[t - 1]["delta_x"])]
-assert sorted(equal_at) == measured_equal, (
-    f"they are equal at t in {measured_equal}: x(t) also changes s(t), which step t+1 reads; "
-    "at which step is there no step t+1?")
+check("the steps where definition 14 is ∂E/∂x(t)", equal_at, set(measured_equal),
+      hint="x(t) also changes s(t), which step t+1 reads; at which step is there no step t+1?")
 print("the literal definition is ∂E/∂x(t) only at t =", measured_equal)
 last_line = off_by(paper.EQUATIONS["31"].corrected, "delta_x", "delta_g_iota", "delta_g_phi", "delta_g_omega",
                    "delta_z_c")
@@ -266,9 +266,9 @@ dE = paper.mse_gradient(fwd1, one["ys"])
 as_printed = paper.backward(fwd1, dE, "as_printed").gradients
 right = paper.backward(fwd1, dE, "corrected").gradients
 measured_exact = {k for k in paper.PARAMETER_KEYS if errata.relative_error(as_printed[k], right[k]) < 1e-12}
-assert set(exact_at_T1) == measured_exact, (
-    f"exact at T = 1: {sorted(measured_exact)}. δ_gω needs only δ_zh, which at T = 1 is the loss's own "
-    "gradient; the wrong δ_s(t)→(t) reaches δ_zh(t) only through δ_zz(t+1)→(t), from a later step")
+check("exact as printed at T = 1", exact_at_T1, measured_exact,
+      hint="which gradient needs only δ_zh, which at T = 1 is the loss's own gradient? The wrong δ_s(t)→(t) "
+           "reaches δ_zh(t) only through δ_zz(t+1)→(t), from a later step")
 print("exact as printed at T = 1:", sorted(measured_exact))
 
 # %% [markdown]
