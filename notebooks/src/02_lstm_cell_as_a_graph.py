@@ -110,6 +110,13 @@ diagrams.unrolled("blog", steps=4)
 # In the cell view, green edges now also run from the pipe into the gate boxes: the valves
 # watch the water.
 #
+# **A note on the peephole weights.** Here $W_{ic}$, $W_{fc}$ and $W_{oc}$ are **full** $h \times h$
+# matrices: that is this project's reading of seed 002, whose valves are each "a simple one layer
+# neural network" with the memory among its inputs, so every unit's memory can open every valve.
+# The usual peepholes (Gers & Schmidhuber 2000; TensorFlow's `LSTMCell(use_peepholes=True)`) are
+# **diagonal**: one weight per unit, each valve seeing only its own unit's memory, $h$ weights per
+# valve instead of $h^2$.
+#
 # **Exercise 2.2 (predict, then check).** Which gate networks read the **old** memory $C_{t-1}$
 # directly? Answer with a set of the scope names `"forget gate"`, `"input gate"`,
 # `"new memory"`, `"output gate"`; the check reads the graph: the scopes of the ops that take
@@ -126,6 +133,13 @@ C_prev = peephole_run.initial_state["C0"]
 readers = {node.scope[1] for step in peephole_run.steps for node in step.values()
            if C_prev in node.inputs and len(node.scope) > 1}
 check("gate networks reading C_t-1", read_old_memory, readers, hint="look at the equations: C_t-1 W_*c")
+
+# %%
+W_fc = PeepholeLSTM(3, 4, seed=0).parameters()["W_fc"].value      # h = 4
+off_diagonal = W_fc[~np.eye(4, dtype=bool)]
+print(f"W_fc is {W_fc.shape[0]} × {W_fc.shape[1]}, {np.count_nonzero(off_diagonal)} of its 12 entries off the diagonal "
+      "are nonzero: a full matrix, not the usual diagonal peephole")
+assert W_fc.shape == (4, 4) and np.all(off_diagonal != 0)
 
 # %%
 diagrams.cell("peephole")
