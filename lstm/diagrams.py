@@ -259,10 +259,11 @@ def _gate_attrs(vertex, names, formula=True):
             "fillcolor": "#FFF5CC", "color": "#B38F00", "margin": "0.08,0.04"}
 
 
-def _hide_in_cell_views(ex):
+def _hide_in_cell_views(ex, shown=()):
     """The cell's parameters (shared by every step: one edge per step would hide the cell)
-    and constants (the 1 of the paper's [x; z_h; s; 1]) are left out of the cell views."""
-    parameters = set(ex.cell.parameters().values())
+    and constants (the 1 of the paper's [x; z_h; s; 1]) are left out of the cell views,
+    except the parameters ``shown``."""
+    parameters = set(ex.cell.parameters().values()) - set(shown)
     return lambda node: node in parameters or (node.op is None and node.name is None)
 
 
@@ -509,7 +510,8 @@ def _shade(value, low, high):
     return "#" + "".join(f"{int(round(c)):02X}" for c in pale + f * (strong - pale))
 
 
-def unrolled(source="blog", steps=4, grads=False, highlight=None, visited=None, edge_grads=None, per_row=None):
+def unrolled(source="blog", steps=4, grads=False, highlight=None, visited=None, edge_grads=None, per_row=None,
+             shared=()):
     """``steps`` cells side by side (each gate network collapsed, in the pipe's order), C and H
     handed on from step to step. With ``grads`` the labels show ∂L/∂C_t and ∂L/∂H_t shrinking
     along the pipe and each step is shaded by ‖∂L/∂state_t‖. ``per_row`` lays the steps out
@@ -517,7 +519,9 @@ def unrolled(source="blog", steps=4, grads=False, highlight=None, visited=None, 
     needs Graphviz to build), and only the gradients handed from step to step labelled;
     ``save(..., max_width=1920)`` then fits a PNG to a slide. A stacked model is a grid, a row
     per layer cut from the same kind of one-row layout, each layer's output rising into the
-    next (also built with Graphviz)."""
+    next (also built with Graphviz). ``shared``: parameters drawn anyway, each once, with an
+    edge into every step that uses it (a weight shared by the steps, e.g. with its per-step
+    parts of the gradient as ``edge_grads``)."""
     ex = _example(source, steps)
     n = ex.notation
     T = len(ex.run.steps)
@@ -562,14 +566,15 @@ def unrolled(source="blog", steps=4, grads=False, highlight=None, visited=None, 
     title = f"{ex.title}{_layers(ex)} unrolled over {T} step{'s' if T > 1 else ''}"
     caption = None
     if grads or edge_grads is not None:
-        caption = GRADIENT_CAPTION + ("; " + STEP_SHADE_CAPTION if shade else "")
+        caption = GRADIENT_CAPTION + ("; " + STEP_SHADE_CAPTION if shade else "") + (
+            "; on an edge from a shared weight: the part of its gradient that step sends back" if shared else "")
 
     def draw(placed=None):
         placed = placed or slide.Placement()
         edge_ids = {(e.src.id, e.dst.id, e.node): f"e_{k}" for k, e in enumerate(one_row.edges)} if placed.edge else {}
-        return tg.draw(roots, collapse=[2 + stacked, "loss"], records="ends", hide=_hide_in_cell_views(ex),
+        return tg.draw(roots, collapse=[2 + stacked, "loss"], records="ends", hide=_hide_in_cell_views(ex, shared),
                        values=False, grads="norm", graph_attrs={**ROW_LAYOUT, **_label(title, caption), **placed.graph},
-                       place_leaves=False,
+                       place_leaves=False, repeat_leaves=not shared,
                        vertex_attrs=lambda v: {**vattrs(v), **placed.vertex.get(v.id, {})},
                        edge_attrs=lambda e: {**edge_attrs(e), **placed.edge.get(edge_ids.get((e.src.id, e.dst.id, e.node)),
                                                                             {})},
