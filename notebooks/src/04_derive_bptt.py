@@ -25,7 +25,6 @@
 # %%
 import numpy as np
 
-import tinygraph as tg
 from lstm import exercises
 from lstm.cells import BlogLSTM
 from lstm.exercises import check
@@ -112,8 +111,41 @@ for t, s in enumerate(run.steps, start=1):
 #
 # ## 4. The H̄ recurrence and the gradient of $X$
 #
-# $A_g = X W_{gx} + H W_{gh} + b_g$: a matrix product sends each factor the gradient times the
-# *transposed* other factor, and $H_{t-1}$ and $X_t$ feed all four gates, so each gets a sum:
+# Step $t$ reads the past twice: $H_{t-1}$ in the gate networks, $A_g = X W_{gx} + H W_{gh} + b_g$,
+# and $C_{t-1}$ in $C_t = F \times C_{t-1} + I \times C_i$. Its backward sends a gradient back along
+# each of these reads, and the two recurrences are made of nothing else.
+#
+# **Exercise 4.2 (predict, then check).** Which gate networks' adjoints $\bar A_g$ appear in what
+# step $t$ sends back to $H_{t-1}$? Answer with a set of `"F"`, `"I"`, `"C_i"`, `"O"`. And how
+# many ops of step $t$ send a part back to $C_{t-1}$ (a number)?
+
+# %%
+### BEGIN SOLUTION
+gates_to_H_prev = {"F", "I", "C_i", "O"}   # H_t-1 enters every gate network: H W_gh
+ops_to_C_prev = 1                          # only the forget valve F × C_t-1 reads the old memory
+### END SOLUTION
+
+# %% [markdown]
+# The check, on step 2: each gate's term $\bar A_g W_{gh}^\top$ (the matrix product $H W_{gh}$
+# sends $H$ the gradient times the transposed weight), which of them are not zero, and that they
+# add up to what step 2 sent to $H_1$; then the ops of step 2 that take $C_1$ as an input.
+
+# %%
+W = {k: p.value for k, p in cell.parameters().items()}
+gate_names = {"f": "F", "i": "I", "c": "C_i", "o": "O"}
+terms = {gate_names[g]: full[s2[f"X W_{g}x + H W_{g}h + b_{g}"]] @ W[f"W_{g}h"].T for g in "fico"}
+assert np.allclose(sum(terms.values()), part(parts, s1["H_t"], 2), rtol=1e-12, atol=1e-15)
+readers_of_C1 = [name for name, node in s2.items() if s1["C_t"] in node.inputs]
+print("step 2's ops reading C_1:", readers_of_C1)
+check("gates sending a part to H_t-1", gates_to_H_prev, {g for g, term in terms.items() if np.any(term != 0)},
+      hint="which gate networks read H_t-1? Look at A_g for g = f, i, c, o")
+check("ops sending a part to C_t-1", ops_to_C_prev, len(readers_of_C1),
+      hint="in the blog's cell no gate network reads C_t-1; which op does?")
+
+# %% [markdown]
+# So a matrix product sends each factor the gradient times the *transposed* other factor, and
+# $H_{t-1}$ and $X_t$ feed all four gates, so each gets a sum; $C_{t-1}$ gets only the forget
+# valve's part, the pipe of section 2:
 #
 # $$\bar H_{t-1} = \frac{\partial L_{t-1}}{\partial H_{t-1}} + \sum_{g} \bar A_g W_{gh}^\top,
 # \qquad \bar X_t = \sum_g \bar A_g W_{gx}^\top .$$
@@ -122,56 +154,12 @@ for t, s in enumerate(run.steps, start=1):
 # gate adjoints of step $t$.
 
 # %%
-W = {k: p.value for k, p in cell.parameters().items()}
 previous_H = [init["H0"], s1["H_t"], s2["H_t"]]
 for t, s in enumerate(run.steps, start=1):
     A_bar = {g: full[s[f"X W_{g}x + H W_{g}h + b_{g}"]] for g in "fico"}
     sent_back = sum(A_bar[g] @ W[f"W_{g}h"].T for g in "fico")
     assert np.allclose(part(parts, previous_H[t - 1], t), sent_back, rtol=1e-12, atol=1e-15)
 print("H̄_t-1's part from step t = Σ_g Ā_g W_ghᵀ at every step")
-
-# %% [markdown]
-# **Exercise 4.2 (predict, then check).** Start from a zero state, $H_0 = C_0 = 0$, as a
-# sequence usually does. Which of these **step-1** quantities are exactly zero, whatever the
-# input and the weights?
-#
-# `"F_bar_1"` ($\bar F$ at $t = 1$), `"I_bar_1"`, `"A_f_bar_1"` ($\bar A_f$ at $t=1$),
-# `"A_o_bar_1"`, `"C0_bar"` (what step 1 sends to $C_0$), and step 1's part of the gradient of
-# `"W_fx"`, `"W_ix"`, `"W_fh"`, `"W_ih"`, `"b_f"`. Give a set of names.
-
-# %%
-### BEGIN SOLUTION
-zero_at_t1 = {"F_bar_1", "A_f_bar_1", "W_fx", "W_fh", "W_ih", "b_f"}
-# F̄ = C̄_1 × C_0 = 0, so Ā_f = 0 and every forget-gate parameter's step-1 part (X_1ᵀ Ā_f, Σ Ā_f, H_0ᵀ Ā_f)
-# is 0; H_0 = 0 makes every W_*h's step-1 part H_0ᵀ Ā_* zero too. C̄_0 = C̄_1 × F_1 is not zero.
-### END SOLUTION
-
-# %% [markdown]
-# The check: the same cell and inputs from a zero state (as parameters, so their gradients are
-# computed), and the step-1 values that are exactly 0.
-
-# %%
-zero = {k: tg.parameter(np.zeros((2, 4)), name=k) for k in ("H0", "C0")}
-run0 = cell.unroll(xs, initial_state=zero)
-loss0 = ce(run0, np.array([[0, 1], [2, 3], [1, 1]]))
-full0, parts0 = gradients(loss0, tracked=list(cell.parameters().values()) + [zero["C0"]])
-first = run0.steps[0]
-measured = {"F_bar_1": full0[first["F"]], "I_bar_1": full0[first["I"]],
-            "A_f_bar_1": full0[first["X W_fx + H W_fh + b_f"]], "A_o_bar_1": full0[first["X W_ox + H W_oh + b_o"]],
-            "C0_bar": part(parts0, zero["C0"], 1)}
-measured.update({k: part(parts0, cell.parameters()[k], 1) for k in ("W_fx", "W_ix", "W_fh", "W_ih", "b_f")})
-exactly_zero = {name for name, value in measured.items() if np.all(value == 0)}
-check("exactly zero at t = 1", zero_at_t1, exactly_zero,
-      hint="F̄ = C̄_t × C_t-1, and step t's part of ∂L/∂W_gh is H_t-1ᵀ Ā_g")
-
-# %% [markdown]
-# At the first step the forget gate has nothing to forget, so it cannot change the loss and
-# none of its parameters learn from that step; nothing reaches $W_{\ast h}$ either. The other
-# steps make up for it: the totals are not zero.
-
-# %%
-print({k: float(np.abs(full0[cell.parameters()[k]]).max()) for k in ("W_fx", "W_fh", "b_f")})
-assert all(np.abs(full0[cell.parameters()[k]]).max() > 0 for k in ("W_fx", "W_fh", "b_f"))
 
 # %% [markdown]
 # ## 5. A weight shared by every step
@@ -202,17 +190,23 @@ assert np.allclose(sum(step_parts), full_last[W_ix], rtol=1e-12, atol=1e-15)
 print("Σ_t parts = ∂L/∂W_ix")
 
 # %% [markdown]
-# The unrolled graph with each step collapsed to one box, the other parameters left out, and
-# $W_{ix}$ drawn once: one edge into each step, labelled with the norm of that step's part.
-# The three parts are the three terms of the sum (their norms do not add up; the arrays do, as
-# the check above measured). The step nearest the loss sends the most.
+# The parts drawn on the unrolled view of notebook 2 (`lstm.diagrams.unrolled`), with $W_{ix}$
+# drawn once (`shared=[W_ix]`): one edge into the input gate of each step, labelled with the norm
+# of that step's part $X_t^\top \bar A_i^{(t)}$. The three parts are the three terms of the sum
+# (their norms do not add up; the arrays do, as the check above measured). The step nearest the
+# loss sends the most.
 
 # %%
+from lstm import diagrams
+
 norms = [np.linalg.norm(p) for p in step_parts]
 assert norms[2] == max(norms)               # the step nearest the loss sends the most
-others = set(cell.parameters().values()) - {W_ix}
-tg.draw(last, collapse="t=*", hide=lambda node: node in others, values=False, repeat_leaves=False,
-        edge_grads={(W_ix, s["X W_ix"]): p for s, p in zip(run.steps, step_parts)})
+picture = diagrams.unrolled(diagrams.Example("blog", cell, run, last), shared=[W_ix],
+                            edge_grads={(W_ix, s["X W_ix"]): p for s, p in zip(run.steps, step_parts)})
+from_W_ix = [e for e in picture.edges if e.src.nodes[0] is W_ix]
+assert [tuple(e.consumers) for e in from_W_ix] == [(s["X W_ix"],) for s in run.steps]    # one edge per step
+assert all(f"label={n:.3g} " in picture.source for n in norms)                          # each labelled
+picture
 
 # %% [markdown]
 # ## 6. Write the step's backward yourself
@@ -335,8 +329,9 @@ report.drawing()
 # - Gate adjoints: $\bar F = \bar C_t \times C_{t-1}$, $\bar I = \bar C_t \times C_i$,
 #   $\bar C_i = \bar C_t \times I$, $\bar O = \bar H_t \times \tanh C_t$, then times the
 #   activation's derivative.
-# - A shared weight's gradient is the sum of its per-step parts; at $t = 1$ from a zero state
-#   the forget gate's and every $W_{\ast h}$'s parts are exactly zero.
+# - What step $t$ sends back: to $H_{t-1}$ a part from each of the four gate networks, to
+#   $C_{t-1}$ only the forget valve's.
+# - A shared weight's gradient is the sum of its per-step parts, one per step that uses it.
 #
 # Next: [5 · Vanishing gradients](05_vanishing_gradients.ipynb), where the two recurrences are
 # run over fifty steps.
