@@ -56,7 +56,7 @@ def _problem(answer, truth, rtol, atol):
     if isinstance(truth, (set, frozenset)):
         answer = set(answer) if isinstance(answer, (set, frozenset, list, tuple)) else answer
         if not isinstance(answer, set):
-            return f"give a set, e.g. {{{_listed(truth).split(', ')[0]}}}, not {answer!r}"
+            return f"give a set, written {{item, item, ...}}, not {answer!r}"     # no item of the answer
         missing, extra = truth - answer, answer - truth
         parts = ([f"missing {_listed(missing)}"] if missing else []) + ([f"{_listed(extra)} should not be there"]
                                                                          if extra else [])
