@@ -14,9 +14,9 @@ op per step, for training and timing:
   (three ``tg.concat`` nodes for W, one for b), so a drawing still shows every parameter
   by its seed name, and the gradients flow back to each of them;
 - each step, in scope "t=k", is one node "(H_t, C_t)" (the state [H_t; C_t], 2 × r × h)
-  and two views of it named "H_t" and "C_t"; the gates I, F, O, C_i are not nodes but
+  and two views of it named "H_t" and "C_t"; the gates F, I, C_i, O are not nodes but
   their values are kept by the op: ``run.steps[k]["(H_t, C_t)"].op.parts()``, and
-  ``tg.draw`` draws the op as its parts (σ I, σ F, σ O, tanh C_i and the memory update).
+  ``tg.draw`` draws the op as its parts (σ F, σ I, tanh C_i, σ O and the memory update).
 
 ``cell.sequence(X)`` goes one step further: all T steps as one ``lstm_sequence`` op
 (input projection for all steps in one matmul, weight gradients in blocks of steps),

@@ -19,9 +19,10 @@ so one matmul computes all four gates. Its output is the new state [H_t; C_t] (2
     C_t = F ⊙ C + I ⊙ C_i                 H_t = O ⊙ tanh(C_t)
 
 After forward the op keeps the gates' values (it needs them for backward):
-``op.parts()`` returns them by the seed's names I, F, O, C_i, so a fused step can still
+``op.parts()`` returns them by the seed's names F, I, C_i, O, so a fused step can still
 be inspected gate by gate. ``part_symbols`` and ``part_equations`` tell ``tinygraph.draw``
-to draw the op as its parts (σ I, σ F, σ O, tanh C_i and the memory update), and
+to draw the op as its parts in the order along the memory pipe, as every diagram does
+(σ F, σ I, tanh C_i, σ O and the memory update), and
 ``LSTMStep.part_grads`` gives the gradients reaching each gate, so the drawing can show them.
 
 >>> import numpy as np, tinygraph as tg
@@ -55,8 +56,8 @@ class LSTMStep(Op):
 
     __slots__ = ("gates",)
     name, symbol = "lstm_step", "LSTM step"
-    #: how tinygraph.draw shows the op: its parts by symbol and name, then how they combine
-    part_symbols = {"I": "σ", "F": "σ", "O": "σ", "C_i": "tanh"}
+    #: how tinygraph.draw shows the op: its parts by symbol and name in the pipe's order, then how they combine
+    part_symbols = {"F": "σ", "I": "σ", "C_i": "tanh", "O": "σ"}
     part_equations = ("C_t = F×C + I×C_i", "H_t = O×tanh(C_t)")
     rule = (r"\bar A_o = \bar H_t \odot \tanh C_t \odot O(1-O),\ "
             r"\bar C_t \mathrel{+}= \bar H_t \odot O \odot (1-\tanh^2 C_t),\ "
@@ -74,10 +75,10 @@ class LSTMStep(Op):
         return "lstm_step(I, F, O = σ, C_i = tanh; C_t = F×C + I×C_i; H_t = O×tanh(C_t))"
 
     def parts(self):
-        """The gates' values of the step (after forward): I, F, O, C_i, each (r × h)."""
+        """The gates' values of the step (after forward): F, I, C_i, O, each (r × h)."""
         A = self.gates
         h = A.shape[1] // 4
-        return {"I": A[:, :h], "F": A[:, h:2 * h], "O": A[:, 2 * h:3 * h], "C_i": A[:, 3 * h:]}
+        return {"F": A[:, h:2 * h], "I": A[:, :h], "C_i": A[:, 3 * h:], "O": A[:, 2 * h:3 * h]}
 
     def part_grads(self, g, out, X, S, W, b):
         """The gradients reaching the gates, given ``g`` = ∂L/∂[H_t; C_t] (after forward):
@@ -86,7 +87,7 @@ class LSTMStep(Op):
         parts = self.parts()
         th = np.tanh(out[1])
         dC = g[0] * parts["O"] * (1 - th * th) + g[1]
-        return {"I": dC * parts["C_i"], "F": dC * S[1], "O": g[0] * th, "C_i": dC * parts["I"]}
+        return {"F": dC * S[1], "I": dC * parts["C_i"], "C_i": dC * parts["I"], "O": g[0] * th}
 
     def forward(self, X, S, W, b):
         h = S.shape[2]
@@ -161,7 +162,7 @@ class LSTMSequence(Op):
 
     __slots__ = ("gates", "C", "tanh_C")
     name, symbol = "lstm_sequence", "LSTM × T"
-    part_symbols = {"I": "σ", "F": "σ", "O": "σ", "C_i": "tanh", "C_t": ""}
+    part_symbols = {"F": "σ", "I": "σ", "C_i": "tanh", "O": "σ", "C_t": ""}
     part_equations = ("C_t = F×C_t-1 + I×C_i", "H_t = O×tanh(C_t)", "for t = 1 … T")
     rule = LSTMStep.rule + r"\ \text{for } t = T, \dots, 1"
     rule_letters = LSTMStep.rule_letters + "T"
@@ -174,10 +175,10 @@ class LSTMSequence(Op):
         return "lstm_sequence(T steps of: I, F, O = σ, C_i = tanh; C_t = F×C + I×C_i; H_t = O×tanh(C_t))"
 
     def parts(self):
-        """The gates' values of every step (after forward): I, F, O, C_i, each (T, r, h), and C_t."""
+        """The gates' values of every step (after forward): F, I, C_i, O, each (T, r, h), and C_t."""
         A = self.gates
         h = A.shape[2] // 4
-        return {"I": A[..., :h], "F": A[..., h:2 * h], "O": A[..., 2 * h:3 * h], "C_i": A[..., 3 * h:],
+        return {"F": A[..., h:2 * h], "I": A[..., :h], "C_i": A[..., 3 * h:], "O": A[..., 2 * h:3 * h],
                 "C_t": self.C}
 
     def forward(self, X, S0, W, b):

@@ -515,3 +515,22 @@ def test_a_given_cell_is_titled_by_its_variant_not_by_a_seed():
     for dot in (diagrams.unrolled(given), diagrams.ops(given)):
         assert "GRU (given parameters)" in dot.source and "convention" not in dot.source
     assert diagrams.example("blog").title == "BlogLSTM (seed 001)"
+
+
+def test_fused_ops_draw_their_gates_in_the_pipes_order():
+    """The fused LSTM step and sequence draw their gate rows one below the other as F, I, C_i, O,
+    read from the rendered SVG (the y of each gate's name), as every other view orders them."""
+    from lstm.fused_cell import FusedBlogLSTM
+
+    cell = FusedBlogLSTM(3, 4, seed=0)
+    inputs = np.random.default_rng(1).standard_normal((2, 2, 3))
+    for out, symbol in ((tg.stack(cell.unroll(inputs).outputs).sum(), "LSTM step"), (cell.sequence(inputs).H.sum(),
+                                                                                     "LSTM × T")):
+        tg.backward(out)
+        svg = Svg(tg.draw(out, values=False, grads="norm"))
+        fused = [g for g in svg.of("node").values() if symbol in Svg.texts(g)]
+        assert fused, symbol
+        for g in fused:
+            y = {t.text.strip(): float(t.get("y")) for t in g.iter(f"{SVG}text") if t.text}
+            order = [y[gate] for gate in GATES["blog"]]
+            assert order == sorted(order) and len(set(order)) == 4, (symbol, y)

@@ -66,7 +66,7 @@ def test_fused_step_keeps_the_gates_by_name():
     X, S, W, b = (tg.tensor(a) for a in step_arrays(3, 2, 4, seed=2))
     out = lstm_step(X, S, W, b)
     parts = out.op.parts()
-    assert list(parts) == ["I", "F", "O", "C_i"]
+    assert list(parts) == ["F", "I", "C_i", "O"]            # the order along the memory pipe
     A = np.concatenate([X.value, S.value[0]], axis=1) @ W.value + b.value
     np.testing.assert_allclose(parts["F"], 1 / (1 + np.exp(-A[:, 4:8])), rtol=1e-13)
     np.testing.assert_allclose(parts["C_i"], np.tanh(A[:, 12:]), rtol=1e-13)
@@ -197,7 +197,7 @@ def test_fused_step_part_grads_equal_the_teaching_graph_gate_gradients():
     for t, (sp, sf) in enumerate(zip(run_p.steps, run_f.steps), start=1):
         state = sf["(H_t, C_t)"]
         grads = state.op.part_grads(state.grad, state.value, *(n.value for n in state.inputs))
-        assert list(grads) == ["I", "F", "O", "C_i"]
+        assert list(grads) == ["F", "I", "C_i", "O"]
         for gate, g in grads.items():
             np.testing.assert_allclose(g, sp[gate].grad, rtol=1e-12, atol=1e-15, err_msg=f"t={t} {gate}")
 
@@ -232,10 +232,10 @@ def test_drawn_fused_unroll_shows_the_12_parameters_and_each_steps_gates():
         shown = drawn[op_vertex[step["(H_t, C_t)"]]]
         assert shown[0] == "LSTM step"
         rows = shown[1:]
-        assert [rows[i:i + 2] for i in range(0, 12, 3)] == [["σ", "I"], ["σ", "F"], ["σ", "O"], ["tanh", "C_i"]]
+        assert [rows[i:i + 2] for i in range(0, 12, 3)] == [["σ", "F"], ["σ", "I"], ["tanh", "C_i"], ["σ", "O"]]
         assert rows[-2:] == ["C_t = F×C + I×C_i", "H_t = O×tanh(C_t)"]
         assert [rows[i] for i in range(2, 12, 3)] == [f"‖grad‖ {grad_norm(step_p[gate].grad):.3g}"
-                                                      for gate in ("I", "F", "O", "C_i")]
+                                                      for gate in ("F", "I", "C_i", "O")]
     clusters = {ts[0] for _, ts in svg["cluster"]}
     assert {"t=1", "t=2", "packed weights"} <= clusters
 
@@ -245,7 +245,7 @@ def test_drawn_fused_sequence_shows_the_gates_and_memory_of_all_steps():
     seq = cell.sequence(np.random.default_rng(1).standard_normal((5, 2, 3)))
     svg = drawn_svg(tg.draw(seq.H.sum()))
     (shown,) = [ts for _, ts in svg["node"] if "LSTM × T" in ts]
-    for gate in ("I", "F", "O", "C_i", "C_t"):
+    for gate in ("F", "I", "C_i", "O", "C_t"):
         assert gate in shown
     assert summarize(seq.H.op.parts()["F"]) in shown and "for t = 1 … T" in shown
 
