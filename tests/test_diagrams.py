@@ -291,15 +291,16 @@ def op_vertex(dot, node):
     return next(v for v in dot.vertices if v.kind == "op" and v.nodes[0] is node)
 
 
-@pytest.mark.parametrize("variant", ["blog", "peephole", "paper"])
-def test_cell_and_unrolled_views_draw_the_gates_in_the_pipes_order(variant):
-    ex, dot, _ = rendered_cell(variant, False)
+@pytest.mark.parametrize("grads", [False, True])
+@pytest.mark.parametrize("variant", ["blog", "peephole", "paper", "gru"])
+def test_cell_and_unrolled_views_draw_the_gates_in_the_pipes_order(variant, grads):
+    ex, dot, _ = rendered_cell(variant, grads)
     pos = layout(dot)
     gates = {v.name: v.id for v in dot.vertices if v.kind == "group" and v.name != "loss"}
     order = [gates[name] for name in GATE_NAMES[variant]]
     assert all(left_of(pos, a, b) for a, b in zip(order, order[1:]))
     ex = diagrams.example(variant, steps=3)
-    dot = diagrams.unrolled(ex)
+    dot = diagrams.unrolled(ex, grads=grads)
     pos = layout(dot)
     for k in (1, 2, 3):
         gates = {v.name: v.id for v in dot.vertices if v.kind == "group" and tg.step_of(v) == k}
