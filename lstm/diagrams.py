@@ -58,6 +58,8 @@ ROW_LAYOUT = {"newrank": "true", "fontname": FONT, "ranksep": "0.25", "nodesep":
 #: the cell view has room to spare: wider spacing keeps every edge label clear of the arrows
 CELL_LAYOUT = {**ROW_LAYOUT, "ranksep": "0.4", "nodesep": "0.25"}
 PNG_DPI = 144
+#: points of padding above and below each line of a gate box (two lines' glyphs then stay apart)
+LINE_PAD = 1
 #: what the numbers on the edges are, written under every drawing that shows them
 GRADIENT_CAPTION = ("numbers on the edges: ‖∂L/∂v‖, the norm of the gradient of the loss L with respect to the "
                     "value v on that edge (thicker: larger)")
@@ -255,7 +257,10 @@ def _gate_attrs(vertex, names, formula=True):
         if out.op.symbol in _ACTIVATIONS:           # a sum (the GRU's H W_nh + b_nh) is its name already
             lines.append(f'<FONT POINT-SIZE="9">{_h(out.op.symbol)}({_h(inner)})</FONT>')
         lines.append(f'<FONT POINT-SIZE="9" COLOR="#555555">{_h(vertex.name)}</FONT>')
-    return {"label": "<" + "<BR/>".join(lines) + ">", "shape": "box", "style": "rounded,filled",
+    # one table row per line, padded: lines joined by <BR/> touch (C_i's underscore on the formula below)
+    rows = "".join(f'<TR><TD CELLPADDING="{LINE_PAD}">{line}</TD></TR>' for line in lines)
+    return {"label": f'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0">{rows}</TABLE>>', "shape": "box",
+            "style": "rounded,filled",
             "fillcolor": "#FFF5CC", "color": "#B38F00", "margin": "0.08,0.04"}
 
 
@@ -351,7 +356,14 @@ def ops(source="blog", steps=1, grads=False, highlight=None, visited=None, edge_
                                **_label(f"{ex.title}{_layers(ex)}: every op, {T} step{'s' if T > 1 else ''}, "
                                         "loss L", GRADIENT_CAPTION if shows_grads else None)},
                   **_overlay(grads, highlight, visited, edge_grads))
-    return _gate_bands(dot)
+    return _labels_clear(_gate_bands(dot))
+
+
+def _labels_clear(dot):
+    """``dot`` set to move every edge label an arrow covers beside its own edge when rendered
+    (``tinygraph.labels``): only a drawing with edge labels pays the extra layout pass."""
+    dot.clear_labels = any(" -> " in line and "label=" in line for line in dot.body)
+    return dot
 
 
 def _gate_bands(dot):
@@ -423,7 +435,7 @@ def cell(source="blog", grads=False, highlight=None, visited=None, edge_grads=No
                   place_leaves=False,
                   names=names, vertex_attrs=vattrs, edge_attrs=eattrs, cluster_attrs=cluster_attrs,
                   **_overlay(grads, highlight, visited, edge_grads))
-    return _cell_rows(dot, ex)
+    return _labels_clear(_cell_rows(dot, ex))
 
 
 #: the gate networks of a cell in the order along the memory pipe, as seed 002 draws them
@@ -590,7 +602,7 @@ def unrolled(source="blog", steps=4, grads=False, highlight=None, visited=None, 
                                                                  for i in cut)]
     one_row = _rows(one_row, ex)
     if not stacked and per_row >= T:
-        return one_row
+        return _labels_clear(one_row)
     if stacked:                         # a grid: the top layer's row first, step t of every layer in column t
         layers = len(ex.notations)
         placed = slide.place(one_row, lambda v: _part_of(one_row, v, lambda u: (
@@ -602,7 +614,7 @@ def unrolled(source="blog", steps=4, grads=False, highlight=None, visited=None, 
     dot = draw(placed)
     dot.engine = "neato"                # every position given: drawn by neato -n2 as placed
     dot.comment = "every position is given: render with neato -n2 (e.g. neato -n2 -Tsvg)"
-    return dot
+    return _labels_clear(dot)
 
 
 def _inputs(dot, ex, layer):

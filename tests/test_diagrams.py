@@ -395,19 +395,117 @@ def _bezier_points(d):
     return out
 
 
-@pytest.mark.parametrize("variant", ["blog", "peephole", "paper"])
-def test_edge_labels_are_not_covered_by_edges(variant):
-    _, _, svg = rendered_cell(variant, True)
-    edges = {title: g for title, g in svg.of("edge").items()}
+#: every drawing with gradient labels the README and the gallery show, each variant in each view
+LABELLED_VIEWS = {
+    "cell": lambda v: diagrams.cell(v, grads=True),
+    "unrolled": lambda v: diagrams.unrolled(v, steps=4, grads=True),
+    "slide": lambda v: diagrams.unrolled(v, steps=6, grads=True, per_row=2),
+    "ops": lambda v: diagrams.ops(v, grads=True),
+    "stacked grid": lambda v: diagrams.unrolled(diagrams.example(v, steps=3, num_layers=2), grads=True),
+}
+
+
+def covered_labels(svg):
+    """The edge labels an edge line runs through: (label, its edge, the covering edge)."""
+    edges = svg.of("edge")
     paths = {title: _bezier_points(g.find(f"{SVG}path").get("d")) for title, g in edges.items()}
+    covered = []
     for title, g in edges.items():
         for text in g.iter(f"{SVG}text"):
             x, y, size = float(text.get("x")), float(text.get("y")), float(text.get("font-size"))
             half = 0.3 * size * len(text.text)              # anchored in the middle
             box = (x - half + 1, y - 0.7 * size + 1, x + half - 1, y - 1)
-            for other, points in paths.items():
-                inside = [p for p in points if box[0] < p[0] < box[2] and box[1] < p[1] < box[3]]
-                assert not inside, f"{variant}: the label {text.text!r} of {title} is covered by edge {other}"
+            covered += [(text.text, title, other) for other, points in paths.items()
+                        if any(box[0] < p[0] < box[2] and box[1] < p[1] < box[3] for p in points)]
+    return covered
+
+
+@pytest.mark.parametrize("view", list(LABELLED_VIEWS))
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_edge_labels_are_not_covered_by_edges(variant, view):
+    svg = Svg(LABELLED_VIEWS[view](variant))
+    assert any(Svg.texts(g) for g in svg.of("edge").values()), (variant, view)
+    assert not covered_labels(svg), f"{variant} {view}: labels covered by edges {covered_labels(svg)}"
+
+
+@pytest.mark.parametrize("variant", ["blog", "rnn"])
+def test_edge_labels_of_twenty_steps_are_not_covered_by_edges(variant):
+    assert not covered_labels(Svg(diagrams.unrolled(variant, steps=20, grads=True)))
+
+
+def node_boxes(svg):
+    """vertex id -> the box (x0, y0, x1, y1) of its drawn shape, in SVG units (y growing downwards)."""
+    boxes = {}
+    for title, g in svg.of("node").items():
+        shape = next((e for e in g.iter() if e.tag in (f"{SVG}ellipse", f"{SVG}path", f"{SVG}polygon")), None)
+        if shape is None:
+            continue
+        if shape.tag == f"{SVG}ellipse":
+            cx, cy, rx, ry = (float(shape.get(k)) for k in ("cx", "cy", "rx", "ry"))
+            boxes[title] = (cx - rx, cy - ry, cx + rx, cy + ry)
+        else:
+            numbers = [float(v) for v in re.findall(r"-?\d+\.?\d*", shape.get("d") or shape.get("points"))]
+            boxes[title] = (min(numbers[::2]), min(numbers[1::2]), max(numbers[::2]), max(numbers[1::2]))
+    return boxes
+
+
+def cell_views():
+    """Every cell view a person sees: each variant plain (README, gallery) and with gradients,
+    and the grader's (a gate highlighted, the caption above)."""
+    from types import SimpleNamespace
+
+    from lstm.exercises.drawing import exercise_view
+
+    views = {f"{variant} grads={grads}": rendered_cell(variant, grads)[2] for variant in VARIANTS
+             for grads in (False, True)}
+    wrong = SimpleNamespace(symbol="C̄_i", meaning="the gradient of L with respect to the new memory", node="C_i")
+    views["grader blog C_i"] = Svg(exercise_view("blog", wrong, view="cell"))
+    return views
+
+
+def test_no_edge_runs_through_another_box_of_the_cell_views():
+    """An arrow may touch only its own two ends: none runs through a gate box's text."""
+    for name, svg in cell_views().items():
+        boxes = node_boxes(svg)
+        for title, g in svg.of("edge").items():
+            ends = {end.split(":")[0] for end in title.split("->")}
+            points = _bezier_points(g.find(f"{SVG}path").get("d"))
+            for vertex, (x0, y0, x1, y1) in boxes.items():
+                if vertex not in ends:
+                    assert not any(x0 + 1 < x < x1 - 1 and y0 + 1 < y < y1 - 1 for x, y in points), (
+                        f"{name}: edge {title} runs through {vertex} {Svg.texts(svg.of('node')[vertex])}")
+
+
+@functools.cache
+def _font(bold):
+    from PIL import ImageFont
+    return ImageFont.truetype("DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf", 1000)
+
+
+def _ink(text):
+    """(top, bottom) of an SVG text's glyphs (DejaVu Sans' outlines), y growing downwards."""
+    size, y = float(text.get("font-size")), float(text.get("y"))
+    _, top, _, bottom = _font(text.get("font-weight") == "bold").getbbox(text.text, anchor="ls")
+    return y + top * size / 1000, y + bottom * size / 1000
+
+
+def test_gate_box_lines_do_not_touch_each_other():
+    """In every gate box the lines stand at least a point apart, glyph to glyph: the bold name's
+    underscore (C_i, z_c) clear of the formula below it, the formula's clear of the gate's name."""
+    assert diagrams.FONT == "DejaVu Sans"           # the outlines measured below
+    for name, svg in cell_views().items():
+        gates = [g for g in svg.of("node").values() if any(t.get("font-weight") == "bold" for t in g.iter(f"{SVG}text"))
+                 and len({t.get("y") for t in g.iter(f"{SVG}text")}) >= 3]
+        assert gates or name.startswith("rnn"), name
+        for g in gates:
+            lines = {}
+            for text in g.iter(f"{SVG}text"):
+                if text.text and text.text.strip():
+                    lines.setdefault(float(text.get("y")), []).append(_ink(text))
+            ys = sorted(lines)
+            for upper, lower in zip(ys, ys[1:]):
+                gap = min(top for top, _ in lines[lower]) - max(bottom for _, bottom in lines[upper])
+                assert gap >= 1.0, f"{name}: lines {Svg.texts(g)} only {gap:.2f} pt apart"
 
 
 def laid_out(dot):

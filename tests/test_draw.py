@@ -520,3 +520,29 @@ def test_a_drawing_without_adjoints_has_no_adjoint_links():
     *_, loss = small_graph()
     tg.backward(loss)
     assert "#7B3294" not in tg.draw(loss).source
+
+
+def test_a_label_an_edge_runs_through_is_moved_beside_its_own_edge():
+    """clear_labels: a label laid out across another edge is drawn beside its own edge; every
+    other position stays as laid out."""
+    from tests.test_diagrams import Svg, covered_labels
+    from tinygraph.draw import Drawing
+
+    def drawn(clear):
+        d = Drawing(engine="neato")             # positions given: the crossing is built in
+        d.clear_labels = clear
+        d.attr("node", shape="circle", width="0.3", fixedsize="true", label="")
+        for name, pos in {"a": "0,100", "b": "200,100", "c": "100,20", "d": "100,180"}.items():
+            d.node(name, pos=pos)
+        d.edge("a", "b", id="e_0", label="0.123", fontsize="9", lp="100,104",
+               pos="e,189,100 11,100 70,100 130,100 189,100")
+        d.edge("c", "d", id="e_1", pos="e,100,169 100,31 100,80 100,120 100,169")
+        return Svg(d)
+
+    before, after = drawn(False), drawn(True)
+    assert covered_labels(before) == [("0.123", "a->b", "c->d")]
+    assert covered_labels(after) == []
+    text = next(after.of("edge")["a->b"].iter(f"{SVG}text"))
+    assert abs(float(text.get("y")) - float(next(before.of("edge")["a->b"].iter(f"{SVG}text")).get("y"))) < 20
+    for vertex in "abcd":
+        assert ET.tostring(before.of("node")[vertex]) == ET.tostring(after.of("node")[vertex])

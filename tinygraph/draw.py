@@ -54,11 +54,16 @@ Nodes; ``draw([L, W.grad, ...])`` draws them beside the forward graph, the nodes
 in clusters under "backward" (purple), each adjoint named in the texts' notation (F̄, C̄_t)
 and linked to the forward value it is the gradient of by a dotted purple line.
 
+A drawing with ``clear_labels = True`` (what ``lstm.diagrams`` returns when it has edge
+labels) moves, when rendered, each edge label an arrow covers beside its own edge
+(``tinygraph.labels``).
+
 Without Graphviz's ``dot`` program ``.source`` still works, and rendering raises
 ``GraphvizNotFound`` (a ``graphviz.ExecutableNotFound``) saying how to install it.
 """
 import fnmatch
 import html
+import json
 import math
 import re
 from dataclasses import dataclass, field
@@ -67,6 +72,7 @@ from importlib import resources
 import graphviz
 import numpy as np
 
+from . import labels
 from .backprop import BackwardStep, backward_steps, topological_order
 from .node import Node
 
@@ -111,14 +117,34 @@ class Drawing(graphviz.Digraph):
     vertices = ()
     edges = ()
     _where = None
+    #: pipe() moves each edge label an arrow covers beside its edge (``tinygraph.labels``)
+    clear_labels = False
 
-    def pipe(self, *args, **kwargs):
+    def pipe(self, format=None, *args, **kwargs):
         if self.engine == "neato":      # every position given (pos=): neato -n2 draws them as they are
             kwargs.setdefault("neato_no_op", 2)
         try:
-            return super().pipe(*args, **kwargs)
+            if self.clear_labels and format not in (None, "json", "dot", "gv", "canon"):
+                return self._with_labels_cleared(format, *args, **kwargs)
+            return super().pipe(format, *args, **kwargs)
         except graphviz.ExecutableNotFound:
             raise GraphvizNotFound() from None
+
+    def _with_labels_cleared(self, format, *args, **kwargs):
+        """Laid out as usual; if an arrow covers an edge label, the label is moved beside its
+        edge and the layout drawn as it is by neato -n2 (two more Graphviz runs)."""
+        moved = labels.clear_positions(json.loads(super().pipe("json", neato_no_op=kwargs.get("neato_no_op"))))
+        if not moved:
+            return super().pipe(format, *args, **kwargs)
+        laid = super().pipe("dot", neato_no_op=kwargs.get("neato_no_op"), encoding="utf-8")
+        kwargs.update(neato_no_op=2, engine="neato")
+        return graphviz.Source(labels.patch(laid, moved)).pipe(format, *args, **kwargs)
+
+    def copy(self):
+        twin = super().copy()
+        twin.vertices, twin.edges, twin._where, twin.clear_labels = (self.vertices, self.edges, self._where,
+                                                                     self.clear_labels)
+        return twin
 
     def render(self, *args, **kwargs):
         if self.engine == "neato":
