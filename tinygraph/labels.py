@@ -78,18 +78,24 @@ def clear_positions(laid):
     points = np.concatenate([p for p, _ in drawn] + [np.zeros((0, 2))])
     owner = np.concatenate([np.full(len(p), k) for k, (p, _) in enumerate(drawn)] + [np.zeros(0, int)])
     width = np.concatenate([np.full(len(p), pad) for p, pad in drawn] + [np.zeros(0)])
+    labels = [_label(e) for e in edges]
+    placed = {k: (*label[2], label[0], label[1]) for k, label in enumerate(labels) if label is not None}
     moved = {}
-    for k, (edge, (own, _)) in enumerate(zip(edges, drawn)):
-        label = _label(edge)
+    for k, (edge, (own, _), label) in enumerate(zip(edges, drawn, labels)):
         if label is None or "id" not in edge:        # patch() finds an edge by its id
             continue
         hw, hh, centre, offset = label
         # other lines stay MARGIN away; the label's own line may touch its text (as dot draws it), not cross it
-        lines = points, np.where(owner == k, np.maximum(width - 0.5, 0.0), width + MARGIN)
-        others = np.array(boxes + [box for other, box in _placed(edges, moved) if other is not edge]).reshape(-1, 4)
+        pads = np.where(owner == k, np.maximum(width - 0.5, 0.0), width + MARGIN)
+        others = np.array(boxes + [box for other, box in placed.items() if other != k]).reshape(-1, 4)
         others[:, 2:] += MARGIN
-        if not _covered(centre, (hw, hh), lines, others):
+        if not _covered(centre, (hw, hh), (points, pads), others):
             continue
+        # only what lies near the label's own edge can cover a place beside it
+        reach = np.vstack([own, [centre]])
+        lo, hi = reach.min(axis=0) - 3 * (hw + hh) - 10, reach.max(axis=0) + 3 * (hw + hh) + 10
+        near = np.all((points >= lo) & (points <= hi), axis=1)
+        lines = points[near], pads[near]
         steps = [(dx, dy) for dx in (-1, 0, 1) for dy in (-1, 0, 1) if dx or dy]
         candidates = [(px + dx * (hw + 2 * MARGIN), py + dy * (hh + 2 * MARGIN)) for px, py in own for dx, dy in steps]
         candidates.sort(key=lambda c: (c[0] - centre[0]) ** 2 + (c[1] - centre[1]) ** 2)
@@ -97,30 +103,21 @@ def clear_positions(laid):
             inside = x0 + hw <= c[0] <= x1 - hw and y0 + hh <= c[1] <= y1 - hh
             if inside and not _covered(c, (hw, hh), lines, others):
                 moved[edge["id"]] = (c[0] + offset[0], c[1] + offset[1])
+                placed[k] = (*c, hw, hh)
                 break
     return moved
-
-
-def _placed(edges, moved):
-    """Each labelled edge with its label's box (centre, half sizes) as it stands, a moved one
-    at its new place."""
-    for edge in edges:
-        label = _label(edge)
-        if label is not None:
-            hw, hh, centre, (dx, dy) = label
-            x, y = moved[edge["id"]] if edge.get("id") in moved else (centre[0] + dx, centre[1] + dy)
-            yield edge, (x - dx, y - dy, hw, hh)
 
 
 def patch(laid_dot, moved):
     """The laid-out DOT source ``laid_dot`` (``-Tdot``) with each moved edge's ``lp`` set to
     its new centre."""
-    for edge_id, (x, y) in moved.items():
-        found = re.search(rf'\bid="?{re.escape(edge_id)}"?[,\]\s]', laid_dot)
-        if found is None:
+    out, last = [], 0
+    for found in re.finditer(r'\bid="?([^",\]\s]+)"?[,\]\s]', laid_dot):
+        if found.group(1) not in moved:
             continue
-        end = laid_dot.find("];", found.end())
-        lp = re.compile(r'\blp="[^"]*"').search(laid_dot, found.end(), end)
+        lp = re.compile(r'\blp="[^"]*"').search(laid_dot, found.end(), laid_dot.find("];", found.end()))
         if lp is not None:
-            laid_dot = laid_dot[:lp.start()] + f'lp="{x:.2f},{y:.2f}"' + laid_dot[lp.end():]
-    return laid_dot
+            x, y = moved[found.group(1)]
+            out += [laid_dot[last:lp.start()], f'lp="{x:.2f},{y:.2f}"']
+            last = lp.end()
+    return "".join(out) + laid_dot[last:]
