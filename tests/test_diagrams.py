@@ -406,17 +406,19 @@ LABELLED_VIEWS = {
 
 
 def covered_labels(svg):
-    """The edge labels an edge line runs through: (label, its edge, the covering edge)."""
+    """The edge labels an edge line runs through, its stroke's width counted: (label, its edge,
+    the covering edge)."""
     edges = svg.of("edge")
-    paths = {title: _bezier_points(g.find(f"{SVG}path").get("d")) for title, g in edges.items()}
+    paths = {title: (_bezier_points(g.find(f"{SVG}path").get("d")),
+                     float(g.find(f"{SVG}path").get("stroke-width", 1)) / 2) for title, g in edges.items()}
     covered = []
     for title, g in edges.items():
         for text in g.iter(f"{SVG}text"):
             x, y, size = float(text.get("x")), float(text.get("y")), float(text.get("font-size"))
             half = 0.3 * size * len(text.text)              # anchored in the middle
-            box = (x - half + 1, y - 0.7 * size + 1, x + half - 1, y - 1)
-            covered += [(text.text, title, other) for other, points in paths.items()
-                        if any(box[0] < p[0] < box[2] and box[1] < p[1] < box[3] for p in points)]
+            x0, y0, x1, y1 = x - half + 1, y - 0.7 * size + 1, x + half - 1, y - 1
+            covered += [(text.text, title, other) for other, (points, w) in paths.items()
+                        if any(x0 - w < p[0] < x1 + w and y0 - w < p[1] < y1 + w for p in points)]
     return covered
 
 
