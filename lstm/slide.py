@@ -201,7 +201,8 @@ def rise(placed, edges):
     """Route edges up from a row into the row above (in a stacked model, layer l's output at
     step t into layer l+1 at step t), each ``(edge id, tail id, head id, tail's cluster)``:
     right, out of the tail's step, up its right side to the gap between the rows, along the
-    gap to under the head, and up into it. Adds them to ``placed``."""
+    gap to under the head, and up into it; when a box stands between the gap and the head, up
+    beside the boxes on the left and into the head from its left. Adds them to ``placed``."""
     boxes = {k: tuple(float(v) for v in c["bb"].split(",")) for k, c in placed.cluster.items()}
     for edge_id, tail, head, cluster in edges:
         (tx, ty), (hx, hy) = _point(placed.vertex[tail]["pos"]), _point(placed.vertex[head]["pos"])
@@ -211,10 +212,24 @@ def rise(placed, edges):
         upper = next(r for r in placed.rows.values() if r[1] <= hy <= r[3])
         lower = next(r for r in placed.rows.values() if r[1] <= ty <= r[3])
         y_gap = (upper[1] + lower[3]) / 2
-        bottom = hy - placed.sizes[head][1] / 2
-        route = [(tx + placed.sizes[tail][0] / 2, ty), (x_side, ty), (x_side, y_gap), (hx, y_gap), (hx, bottom - 6)]
-        placed.edge[edge_id] = {"pos": _spline_text(_polyline(route), (hx, bottom)),
-                                "lp": _fmt(((x_side + hx) / 2, y_gap + 7))}
+        (w, h), bottom = placed.sizes[head], hy - placed.sizes[head][1] / 2
+        route = [(tx + placed.sizes[tail][0] / 2, ty), (x_side, ty), (x_side, y_gap)]
+        below = [x - size[0] / 2 for x, y, size in _vertex_boxes(placed, head)
+                 if abs(x - hx) < size[0] / 2 + 2 and y_gap < y < hy]
+        if below:                       # in from the left, beside what stands under the head
+            x_in = min(below + [hx - w / 2]) - LANE / 2
+            route += [(x_in, y_gap), (x_in, hy), (hx - w / 2 - 6, hy)]
+            tip = (hx - w / 2, hy)
+        else:
+            route += [(hx, y_gap), (hx, bottom - 6)]
+            tip = (hx, bottom)
+        placed.edge[edge_id] = {"pos": _spline_text(_polyline(route), tip),
+                                "lp": _fmt(((x_side + route[3][0]) / 2, y_gap + 7))}
+
+
+def _vertex_boxes(placed, but):
+    """(x, y, (width, height)) of every placed vertex except ``but``."""
+    return [(*_point(a["pos"]), placed.sizes[v]) for v, a in placed.vertex.items() if v != but and v in placed.sizes]
 
 
 def _graph(laid, rows, lanes, content_top):

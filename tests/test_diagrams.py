@@ -465,17 +465,29 @@ def cell_views():
     return views
 
 
+def through_boxes(svg):
+    """(edge, vertex) for each edge whose line runs through a vertex's box other than its ends."""
+    boxes, found = node_boxes(svg), []
+    for title, g in svg.of("edge").items():
+        ends = {end.split(":")[0] for end in title.split("->")}
+        points = _bezier_points(g.find(f"{SVG}path").get("d"))
+        found += [(title, vertex) for vertex, (x0, y0, x1, y1) in boxes.items() if vertex not in ends
+                  and any(x0 + 1 < x < x1 - 1 and y0 + 1 < y < y1 - 1 for x, y in points)]
+    return found
+
+
 def test_no_edge_runs_through_another_box_of_the_cell_views():
     """An arrow may touch only its own two ends: none runs through a gate box's text."""
     for name, svg in cell_views().items():
-        boxes = node_boxes(svg)
-        for title, g in svg.of("edge").items():
-            ends = {end.split(":")[0] for end in title.split("->")}
-            points = _bezier_points(g.find(f"{SVG}path").get("d"))
-            for vertex, (x0, y0, x1, y1) in boxes.items():
-                if vertex not in ends:
-                    assert not any(x0 + 1 < x < x1 - 1 and y0 + 1 < y < y1 - 1 for x, y in points), (
-                        f"{name}: edge {title} runs through {vertex} {Svg.texts(svg.of('node')[vertex])}")
+        assert not through_boxes(svg), name
+
+
+@pytest.mark.parametrize("view", ["unrolled", "slide", "ops", "stacked grid"])
+def test_no_edge_runs_through_another_box_of_the_other_views(view):
+    """Nor in the other views: in the stacked grid a layer's output rising into a step whose
+    input is not its lowest box comes in from the left (it ran through the box below)."""
+    for variant in VARIANTS:
+        assert not through_boxes(Svg(LABELLED_VIEWS[view](variant))), (variant, view)
 
 
 @functools.cache
