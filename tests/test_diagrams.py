@@ -21,7 +21,8 @@ STATES = {"blog": ["C_t-1", "H_t-1", "X_t", "C_t", "H_t"], "peephole": ["C_t-1",
 
 class Svg:
     def __init__(self, dot):
-        self.root = ET.fromstring(dot.pipe(format="svg"))
+        """``dot`` rendered to SVG, or an SVG already rendered (bytes)."""
+        self.root = ET.fromstring(dot if isinstance(dot, bytes) else dot.pipe(format="svg"))
         self.groups = {}
         for g in self.root.iter(f"{SVG}g"):
             if g.get("class") in ("node", "edge", "cluster"):

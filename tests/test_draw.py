@@ -546,3 +546,16 @@ def test_a_label_an_edge_runs_through_is_moved_beside_its_own_edge():
     assert abs(float(text.get("y")) - float(next(before.of("edge")["a->b"].iter(f"{SVG}text")).get("y"))) < 20
     for vertex in "abcd":
         assert ET.tostring(before.of("node")[vertex]) == ET.tostring(after.of("node")[vertex])
+
+
+def test_render_moves_covered_labels_as_pipe_does(tmp_path):
+    from pathlib import Path
+
+    from lstm import diagrams
+    from tests.test_diagrams import Svg, covered_labels
+
+    dot = diagrams.unrolled("paper", steps=4, grads=True)
+    path = dot.render(tmp_path / "paper", format="svg")
+    assert not covered_labels(Svg(Path(path).read_bytes()))
+    dot.clear_labels = False                    # the same drawing, labels where dot put them
+    assert covered_labels(Svg(dot))

@@ -55,7 +55,7 @@ in clusters under "backward" (purple), each adjoint named in the texts' notation
 and linked to the forward value it is the gradient of by a dotted purple line.
 
 A drawing with ``clear_labels = True`` (what ``lstm.diagrams`` returns when it has edge
-labels) moves, when rendered, each edge label an arrow covers beside its own edge
+labels) moves, when rendered (pipe, render), each edge label an arrow covers beside its own edge
 (``tinygraph.labels``).
 
 Without Graphviz's ``dot`` program ``.source`` still works, and rendering raises
@@ -109,6 +109,10 @@ class GraphvizNotFound(graphviz.ExecutableNotFound):
         RuntimeError.__init__(self, INSTALL_HINT)
 
 
+#: what pipe(format=...) returns as laid out, labels not moved (the layout read by programs)
+_LAYOUT_FORMATS = (None, "json", "dot", "gv", "canon")
+
+
 class Drawing(graphviz.Digraph):
     """A ``graphviz.Digraph`` whose rendering explains how to install Graphviz when
     ``dot`` is missing, and which knows the vertices it was drawn from
@@ -117,42 +121,49 @@ class Drawing(graphviz.Digraph):
     vertices = ()
     edges = ()
     _where = None
-    #: pipe() moves each edge label an arrow covers beside its edge (``tinygraph.labels``)
+    #: pipe() and render() move each edge label an arrow covers beside its edge (``tinygraph.labels``)
     clear_labels = False
 
     def pipe(self, format=None, *args, **kwargs):
         if self.engine == "neato":      # every position given (pos=): neato -n2 draws them as they are
             kwargs.setdefault("neato_no_op", 2)
         try:
-            if self.clear_labels and format not in (None, "json", "dot", "gv", "canon"):
-                return self._with_labels_cleared(format, *args, **kwargs)
+            settled = self._settled(kwargs.get("neato_no_op")) if format not in _LAYOUT_FORMATS else None
+            if settled is not None:
+                return settled.pipe(format, *args, **{**kwargs, "neato_no_op": 2})
             return super().pipe(format, *args, **kwargs)
         except graphviz.ExecutableNotFound:
             raise GraphvizNotFound() from None
 
-    def _with_labels_cleared(self, format, *args, **kwargs):
-        """Laid out as usual; if an arrow covers an edge label, the label is moved beside its
-        edge and the layout drawn as it is by neato -n2 (two more Graphviz runs)."""
-        moved = labels.clear_positions(json.loads(super().pipe("json", neato_no_op=kwargs.get("neato_no_op"))))
+    def render(self, *args, **kwargs):
+        if self.engine == "neato":
+            kwargs.setdefault("neato_no_op", 2)
+        try:
+            settled = self._settled(kwargs.get("neato_no_op")) if kwargs.get("format") not in _LAYOUT_FORMATS else None
+            if settled is not None:
+                return settled.render(*args, **{**kwargs, "neato_no_op": 2})
+            return super().render(*args, **kwargs)
+        except graphviz.ExecutableNotFound:
+            raise GraphvizNotFound() from None
+
+    def _settled(self, neato_no_op):
+        """With ``clear_labels``, when an arrow covers an edge label: the laid-out drawing with
+        the label moved beside its edge, to be drawn as it is by neato -n2 (two more Graphviz
+        runs); else None (the drawing is rendered as usual)."""
+        if not self.clear_labels:
+            return None
+        moved = labels.clear_positions(json.loads(super().pipe("json", neato_no_op=neato_no_op)))
         if not moved:
-            return super().pipe(format, *args, **kwargs)
-        laid = super().pipe("dot", neato_no_op=kwargs.get("neato_no_op"), encoding="utf-8")
-        kwargs.update(neato_no_op=2, engine="neato")
-        return graphviz.Source(labels.patch(laid, moved)).pipe(format, *args, **kwargs)
+            return None
+        laid = super().pipe("dot", neato_no_op=neato_no_op, encoding="utf-8")
+        return graphviz.Source(labels.patch(laid, moved), filename=self.filename, directory=self.directory,
+                               format=self.format, engine="neato")
 
     def copy(self):
         twin = super().copy()
         twin.vertices, twin.edges, twin._where, twin.clear_labels = (self.vertices, self.edges, self._where,
                                                                      self.clear_labels)
         return twin
-
-    def render(self, *args, **kwargs):
-        if self.engine == "neato":
-            kwargs.setdefault("neato_no_op", 2)
-        try:
-            return super().render(*args, **kwargs)
-        except graphviz.ExecutableNotFound:
-            raise GraphvizNotFound() from None
 
     def _repr_mimebundle_(self, include=None, exclude=None, **_):
         """In Jupyter: the SVG fits the output's width; a click zooms in to a legible size
