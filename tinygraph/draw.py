@@ -55,8 +55,8 @@ in clusters under "backward" (purple), each adjoint named in the texts' notation
 and linked to the forward value it is the gradient of by a dotted purple line.
 
 A drawing with ``clear_labels = True`` (what ``lstm.diagrams`` returns when it has edge
-labels) moves, when rendered (pipe, render), each edge label an arrow covers beside its own edge
-(``tinygraph.labels``).
+labels) moves, when rendered (``pipe``, ``render``), each edge label an arrow covers beside
+its own edge (``tinygraph.labels``).
 
 Without Graphviz's ``dot`` program ``.source`` still works, and rendering raises
 ``GraphvizNotFound`` (a ``graphviz.ExecutableNotFound``) saying how to install it.
