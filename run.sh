@@ -3,7 +3,7 @@
 #   bash run.sh main    set up, render every LSTM diagram into out/ and print the paper check
 #   bash run.sh test    set up and run the whole test suite (tests, notebooks, headless-browser tests)
 #   bash run.sh setup   only set up: .venv with the project and its test tools, Graphviz's dot, Chromium
-# Setting up needs Python >= 3.11; it installs Debian's python3-venv and graphviz with
+# Setting up needs Python >= 3.11; it installs Debian's python3-venv, graphviz and fonts-dejavu-core with
 # apt-get when they are missing, and for the tests Debian's chromium and chromium-driver (as
 # root, or through sudo); the main command needs no browser.
 set -euo pipefail
@@ -39,6 +39,10 @@ find_python() {
 setup() {
     if ! command -v dot >/dev/null 2>&1; then
         apt_install graphviz
+    fi
+    # the diagrams' font (lstm/diagrams.py FONT): without it Graphviz's PNGs fall back to a face whose ι has no tail
+    if [ ! -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] && ! fc-list 2>/dev/null | grep -q "DejaVu Sans"; then
+        apt_install fonts-dejavu-core
     fi
     if [ ! -x .venv/bin/python ]; then
         local py; py=$(find_python)

@@ -383,6 +383,10 @@ def test_greek_names_are_set_in_a_font_whose_iota_has_a_tail():
     root = ET.fromstring(diagrams.cell("paper").pipe(format="svg"))
     greek = [t for t in root.iter(f"{SVG}text") if t.text and "ι" in t.text]
     assert greek and all(t.get("font-family") == diagrams.FONT for t in greek)
+    # and the font is there for Graphviz's PNGs, with an ι unlike the dotless i it falls back to elsewhere
+    font = _font(bold=False)
+    assert font.getname()[0] == diagrams.FONT
+    assert font.getmask("ι").getbbox() != font.getmask("ı").getbbox()
 
 
 def _bezier_points(d):
