@@ -14,13 +14,14 @@ import numpy as np
 MARGIN = 1.0
 
 
-def _bezier(points, samples=25):
-    """Points along a piecewise cubic Bézier curve given by its control points."""
+def spline_points(points, pieces=24):
+    """A cubic B-spline as Graphviz writes it (p0, then three control points per piece) as a
+    polyline: p0, then ``pieces`` points along each piece, as an (n, 2) array."""
     p = np.asarray(points, dtype=float)
-    s = np.linspace(0.0, 1.0, samples)[:, None]
-    out = [(1 - s) ** 3 * p[i] + 3 * (1 - s) ** 2 * s * p[i + 1] + 3 * (1 - s) * s ** 2 * p[i + 2] + s ** 3 * p[i + 3]
+    t = np.linspace(0.0, 1.0, pieces + 1)[1:, None]
+    out = [(1 - t) ** 3 * p[i] + 3 * (1 - t) ** 2 * t * p[i + 1] + 3 * (1 - t) * t ** 2 * p[i + 2] + t ** 3 * p[i + 3]
            for i in range(0, len(p) - 3, 3)]
-    return np.concatenate(out) if out else p
+    return np.concatenate([p[:1]] + out)
 
 
 def _drawn(edge):
@@ -30,7 +31,7 @@ def _drawn(edge):
         if op["op"] == "S" and op["style"].startswith("setlinewidth("):
             width = max(width, float(op["style"][13:-1]))
         elif op["op"] in "bB":
-            curves.append(_bezier(op["points"]))
+            curves.append(spline_points(op["points"]))
         elif op["op"] in "pP":
             curves.append(np.asarray(op["points"], dtype=float))
     return (np.concatenate(curves) if curves else np.zeros((0, 2))), width / 2

@@ -15,6 +15,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..labels import spline_points
 from .latex import located_name, plain_rule, shape_text
 from .page import page_data, width_legend
 
@@ -153,7 +154,7 @@ def _edge_shape(edge, at, px):
     shape = EdgeShape(line=[])
     for op in edge.get("_draw_", ()):
         if op["op"] == "b":
-            shape.line += _bezier([at(*p) for p in op["points"]])
+            shape.line += [tuple(p) for p in spline_points([at(*p) for p in op["points"]], 12).tolist()]
         elif op["op"] == "c":
             shape.colour = _rgb(op["color"])
         elif op["op"] == "S" and op["style"].startswith("setlinewidth("):
@@ -187,18 +188,6 @@ def _grad_rows(ops, at, px):
             left = {"l": x, "r": x - w}.get(op["align"], x - w / 2)
             boxes.append((left - 1, y - 0.8 * font * px - 1, left + w + 1, y + 0.25 * font * px + 1))
     return boxes
-
-
-def _bezier(points, pieces=12):
-    """A cubic B-spline as Graphviz writes it (p0, then three points per piece) as a polyline."""
-    out = [points[0]]
-    for i in range(0, len(points) - 3, 3):
-        p0, p1, p2, p3 = points[i:i + 4]
-        for k in range(1, pieces + 1):
-            t = k / pieces
-            a, b, c, d = (1 - t) ** 3, 3 * t * (1 - t) ** 2, 3 * t * t * (1 - t), t ** 3
-            out.append((a * p0[0] + b * p1[0] + c * p2[0] + d * p3[0], a * p0[1] + b * p1[1] + c * p2[1] + d * p3[1]))
-    return out
 
 
 def _rgb(colour):
